@@ -1,0 +1,34 @@
+"""A registered version loaded for inference: the fitted preprocessing, then the network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import torch
+
+from rayplane.data.preprocess import Preprocessor
+from rayplane.modeling.builder import build_model
+from rayplane.modeling.tasks import decode
+from rayplane.registry import ModelVersion
+
+
+class Predictor:
+    def __init__(self, version: ModelVersion) -> None:
+        meta = version.metadata
+        self.version = version
+        self.task: str = meta["task"]
+        self.preprocessor = Preprocessor.load(version.path / "preprocessor.json")
+        code = version.path / "model_code.py"
+        self.model = build_model(
+            code if code.is_file() else None, self.preprocessor.input_dim, meta["output_dim"], meta["model_params"]
+        )
+        self.model.load_state_dict(torch.load(version.path / "model.pt", map_location="cpu", weights_only=True))
+        self.model.eval()
+
+    def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        frame = pd.DataFrame.from_records(records, columns=self.preprocessor.feature_columns)
+        features = torch.from_numpy(self.preprocessor.transform_features(frame))
+        with torch.inference_mode():
+            outputs = self.model(features)
+        return decode(self.task, outputs, self.preprocessor.label_stats)

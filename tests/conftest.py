@@ -1,0 +1,46 @@
+"""Shared fixtures: one real local Ray for the session, and small real Parquet data."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """A real local Ray cluster shared by the whole test session (2 CPUs, like CI)."""
+    import ray
+
+    # A short private temp dir: Ray's socket paths must stay under 107 bytes, and a private dir keeps this
+    # cluster apart from any `ray start` cluster on the machine.
+    temp_dir = tempfile.mkdtemp(prefix="rp-", dir="/tmp")
+    os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=temp_dir,
+             log_to_driver=True, configure_logging=False)
+    yield ray
+    try:
+        from ray import serve
+
+        serve.shutdown()
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture()
+def rayplane_home(tmp_path, monkeypatch) -> Path:
+    """A private storage root (runs and models) for one test."""
+    monkeypatch.setenv("RAYPLANE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
