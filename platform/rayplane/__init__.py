@@ -17,6 +17,7 @@ from rayplane.errors import (
     SpecError,
     TrainingError,
 )
+from rayplane.pipeline import RunResult, run, train, tune
 from rayplane.spec import WorkloadSpec, load_spec, spec_hash
 
 __all__ = [
@@ -25,10 +26,14 @@ __all__ = [
     "K8sError",
     "RayplaneError",
     "RegistryError",
+    "RunResult",
     "ServeError",
     "SpecError",
     "TrainingError",
     "WorkloadSpec",
     "load_spec",
+    "run",
     "spec_hash",
+    "train",
+    "tune",
 ]

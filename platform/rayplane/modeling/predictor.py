@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from rayplane.data.preprocess import Preprocessor
-from rayplane.modeling.builder import build_model
+from rayplane.modeling.builder import build_model, read_model_code
 from rayplane.modeling.tasks import decode
 from rayplane.registry import ModelVersion
 
@@ -21,7 +21,11 @@ class Predictor:
         self.preprocessor = Preprocessor.load(version.path / "preprocessor.json")
         code = version.path / "model_code.py"
         self.model = build_model(
-            code if code.is_file() else None, self.preprocessor.input_dim, meta["output_dim"], meta["model_params"]
+            read_model_code(code) if code.is_file() else None,
+            self.preprocessor.input_dim,
+            meta["output_dim"],
+            meta["model_params"],
+            origin=str(code),
         )
         self.model.load_state_dict(torch.load(version.path / "model.pt", map_location="cpu", weights_only=True))
         self.model.eval()

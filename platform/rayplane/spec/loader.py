@@ -46,6 +46,18 @@ def load_spec(source: str | Path | dict[str, Any], base_dir: str | Path | None =
     return spec
 
 
+def override(spec: WorkloadSpec, changes: dict[str, Any]) -> WorkloadSpec:
+    """A re-validated copy of ``spec`` with dotted-path ``changes`` (``{"tune.num_samples": 8}``) applied."""
+    raw = spec.model_dump(mode="json", exclude_unset=True)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = raw
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return load_spec(raw, base_dir=spec.base_dir)
+
+
 def spec_hash(spec: WorkloadSpec) -> str:
     """A stable digest of what the spec says (not where it was read from)."""
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

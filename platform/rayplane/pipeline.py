@@ -1,0 +1,139 @@
+"""The Python API behind the CLI: train, tune, run (data -> train/tune -> registry -> serve).
+
+Stages hand each other plain data: the validated spec, the prepared datasets, a ``TrainOutcome``, a
+``ModelVersion``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from rayplane.errors import RegistryError
+from rayplane.registry import ModelRegistry, ModelVersion
+from rayplane.runtime import RayRuntime, connect
+from rayplane.spec import WorkloadSpec, spec_hash
+from rayplane.spec.models import URI_RE
+
+console = Console(stderr=True)
+
+
+@dataclass
+class RunResult:
+    spec: WorkloadSpec
+    run_name: str
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    version: ModelVersion
+    runtime: RayRuntime
+    seconds: float
+    endpoint: Any = None  # rayplane.serve.Endpoint once deployed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def registry_for(spec: WorkloadSpec) -> ModelRegistry:
+    root = f"{spec.storage_root}/models"
+    if URI_RE.match(root):
+        raise RegistryError(f"storage.root: the model registry needs a local or mounted path, got {root}")
+    return ModelRegistry(root)
+
+
+def default_run_name(spec: WorkloadSpec, kind: str) -> str:
+    return f"{spec.name}-{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None,
+          params: dict[str, Any] | None = None) -> RunResult:
+    """One training run with the spec's (or the given) hyperparameters; registers the model."""
+    return _fit(spec, "train", address, run_name, params)
+
+
+def tune(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None) -> RunResult:
+    """Hyperparameter search; registers the best trial's model."""
+    return _fit(spec, "tune", address, run_name, None)
+
+
+def run(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None,
+        serve: bool = True) -> RunResult:
+    """The whole path: tune (or train, when the spec has no search space), register, then serve."""
+    kind = "tune" if spec.tune.search_space and spec.tune.num_samples > 1 else "train"
+    result = _fit(spec, kind, address, run_name, None)
+    if serve:
+        from rayplane.serve import deploy
+
+        console.print(f"[bold]serve[/] deploying {result.version.uri} at {spec.route_prefix}")
+        result.endpoint = deploy(spec, result.version)
+    return result
+
+
+def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | None,
+         params: dict[str, Any] | None) -> RunResult:
+    # Imported here so `rayplane validate` and `rayplane models` never pay for Ray Train/Tune.
+    from rayplane.data import ensure_data, load_data
+    from rayplane.training import plan_resources, train_model
+    from rayplane.tuning import tune_model
+
+    started = time.perf_counter()
+    name = run_name or default_run_name(spec, kind)
+    runtime = connect(address)
+    console.print(f"[bold]ray[/] {'embedded' if runtime.embedded else 'cluster'} at {runtime.address}, "
+                  f"{runtime.cpus:g} CPUs, dashboard {runtime.dashboard_url or 'off'}")
+    ensure_data(spec)
+    data = load_data(spec)
+    console.print(f"[bold]data[/] {data.info.get('files')} shard(s) from {spec.data_path}; "
+                  f"preprocessing fit on {data.preprocessor.rows:,} training rows")
+    plan = plan_resources(spec, runtime.cpus)
+    workers = spec.train.num_workers
+    console.print(f"[bold]{kind}[/] run {name!r}: {workers.min}-{workers.max} worker(s) x "
+                  f"{plan.cpus_per_worker:g} CPU, {spec.train.epochs} epoch(s)"
+                  + (f", {spec.tune.num_samples} trial(s), {plan.max_concurrent_trials} at a time" if kind == "tune" else "")
+                  + f" (re-run with --run-name {name} to resume)")
+    if kind == "tune":
+        outcome = tune_model(spec, data, plan, name)
+    else:
+        outcome = train_model(spec, data, plan, name, params)
+    version = register(spec, data, outcome)
+    console.print(f"[bold]registry[/] {version.uri} at {version.path}")
+    return RunResult(spec=spec, run_name=name, metrics=outcome.metrics, params=outcome.params, version=version,
+                     runtime=runtime, seconds=time.perf_counter() - started)
+
+
+def register(spec: WorkloadSpec, data, outcome) -> ModelVersion:
+    """Copy the outcome's checkpoint, the fitted preprocessing and the model code in as a new version."""
+    import ray.train
+
+    from rayplane.training.loop import MODEL_FILE
+    from rayplane.training.trainer import resolve_params
+
+    resolved = resolve_params(spec, outcome.params)
+    with tempfile.TemporaryDirectory(prefix="rayplane-register-") as staging:
+        stage = Path(staging)
+        checkpoint_dir = ray.train.Checkpoint(outcome.checkpoint_path).to_directory(str(stage / "checkpoint"))
+        shutil.copy(Path(checkpoint_dir) / MODEL_FILE, stage / MODEL_FILE)
+        shutil.rmtree(checkpoint_dir)
+        data.preprocessor.save(stage / "preprocessor.json")
+        if spec.model.code:
+            shutil.copy(spec.resolve(spec.model.code), stage / "model_code.py")
+        metadata = {
+            "task": spec.data.task,
+            "output_dim": spec.data.output_dim,
+            "model_params": resolved.pop("model_params"),
+            "train_params": resolved,
+            "params": outcome.params,
+            "metrics": outcome.metrics,
+            "metric": dict(zip(("name", "mode"), spec.metric)),
+            "input_schema": data.preprocessor.input_schema,
+            "label_stats": data.preprocessor.label_stats,
+            "spec": spec.model_dump(mode="json"),
+            "spec_hash": spec_hash(spec),
+            "run_name": outcome.run_name,
+            "checkpoint_path": outcome.checkpoint_path,
+            "data": data.info,
+        }
+        return registry_for(spec).register(spec.name, stage, metadata)

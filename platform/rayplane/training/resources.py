@@ -1,0 +1,36 @@
+"""Size 'auto' resources to the cluster so training never starves Ray Data of CPU."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rayplane.spec import WorkloadSpec
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    cpus_per_worker: float
+    max_concurrent_trials: int
+    reserved_for_data: float
+
+
+def plan_resources(spec: WorkloadSpec, cluster_cpus: float) -> ResourcePlan:
+    """CPUs per Train worker and concurrent trials for a cluster of ``cluster_cpus``.
+
+    A quarter of the CPUs (at least one) stays free for Ray Data's read and preprocessing tasks: with every
+    CPU taken by workers, ingest backpressures forever and training hangs (seen on 2 CPUs).
+    """
+    reserve = max(1.0, 0.25 * cluster_cpus)
+    budget = max(cluster_cpus - reserve, 0.25)
+    workers = spec.train.num_workers.max
+    if spec.train.cpus_per_worker == "auto":
+        # Quarter-CPU steps keep placement groups packable; one full CPU is what a small torch model uses.
+        cpus = max(0.25, min(1.0, math.floor(budget / workers * 4) / 4))
+    else:
+        cpus = float(spec.train.cpus_per_worker)
+    if spec.tune.max_concurrent_trials == "auto":
+        concurrent = max(1, min(spec.tune.num_samples, int(budget // (workers * cpus))))
+    else:
+        concurrent = int(spec.tune.max_concurrent_trials)
+    return ResourcePlan(cpus_per_worker=cpus, max_concurrent_trials=concurrent, reserved_for_data=reserve)

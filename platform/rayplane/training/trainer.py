@@ -1,0 +1,98 @@
+"""Build a Ray Train ``TorchTrainer`` from the spec and run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
+from ray.train.torch import TorchTrainer
+from rayplane.data import PreparedData
+from rayplane.errors import TrainingError
+from rayplane.modeling.builder import read_model_code
+from rayplane.spec import WorkloadSpec
+from rayplane.spec.models import TRAIN_HYPERPARAMS
+from rayplane.training.loop import train_loop_per_worker
+from rayplane.training.resources import ResourcePlan
+
+
+def resolve_params(spec: WorkloadSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The spec's training hyperparameters and model params with ``params`` (tuned values) applied."""
+    return {
+        **{key: params.get(key, getattr(spec.train, key)) for key in TRAIN_HYPERPARAMS},
+        "optimizer": spec.train.optimizer,
+        "model_params": {**spec.model.params, **{k: v for k, v in params.items() if k not in TRAIN_HYPERPARAMS}},
+    }
+
+
+def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any]) -> dict[str, Any]:
+    """Plain data for every worker."""
+    return {
+        **resolve_params(spec, params),
+        "checkpoint_every": spec.train.checkpoint_every,
+        "task": spec.data.task,
+        "input_dim": data.preprocessor.input_dim,
+        "output_dim": spec.data.output_dim,
+        "label_stats": data.preprocessor.label_stats,
+        "model_code": read_model_code(spec.resolve(spec.model.code) if spec.model.code else None),
+        "model_origin": spec.model.code or "built-in MLP",
+        "cpus_per_worker": plan.cpus_per_worker,
+        "seed": spec.tune.seed,
+    }
+
+
+def scaling_config(spec: WorkloadSpec, plan: ResourcePlan) -> ScalingConfig:
+    workers = spec.train.num_workers
+    return ScalingConfig(
+        num_workers=workers.min if workers.min == workers.max else (workers.min, workers.max),
+        resources_per_worker={"CPU": plan.cpus_per_worker},
+        # Re-check for room to grow every 10 s rather than Ray's 60 s: autoscaled nodes join in seconds.
+        elastic_resize_monitor_interval_s=10.0,
+    )
+
+
+def run_config(spec: WorkloadSpec, name: str, callbacks: list | None = None) -> RunConfig:
+    return RunConfig(
+        name=name,
+        storage_path=f"{spec.storage_root}/runs",
+        failure_config=FailureConfig(max_failures=spec.train.max_failures),
+        checkpoint_config=CheckpointConfig(num_to_keep=2),
+        callbacks=callbacks,
+    )
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    metrics: dict[str, Any]
+    checkpoint_path: str
+    params: dict[str, Any]
+    run_name: str
+
+
+def build_trainer(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any],
+                  name: str, callbacks: list | None = None) -> TorchTrainer:
+    return TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config=loop_config(spec, data, plan, params),
+        scaling_config=scaling_config(spec, plan),
+        run_config=run_config(spec, name, callbacks),
+        datasets={"train": data.train, "validation": data.validation},
+    )
+
+
+def train_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, name: str,
+                params: dict[str, Any] | None = None) -> TrainOutcome:
+    """One training run; re-running with the same ``name`` resumes from its last checkpoint."""
+    params = params or {}
+    try:
+        result = build_trainer(spec, data, plan, params, name).fit()
+    except TrainingFailedError as exc:
+        raise TrainingError(f"training run {name!r} failed: {exc}; logs under {spec.storage_root}/runs/{name}") from exc
+    if result.checkpoint is None:
+        raise TrainingError(f"training run {name!r} finished without a checkpoint")
+    return TrainOutcome(
+        metrics={k: v for k, v in result.metrics.items() if isinstance(v, (int, float))},
+        checkpoint_path=result.checkpoint.path,
+        params=params,
+        run_name=name,
+    )
