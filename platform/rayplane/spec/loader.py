@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import types
 import typing
 from pathlib import Path
@@ -82,7 +83,13 @@ def format_errors(origin: str, exc: ValidationError) -> str:
             msg += did_you_mean(tag, _expected(err))
         else:
             msg = err["msg"].removeprefix("Value error, ")
-        given = "" if err["type"] in ("missing", "extra_forbidden") else f" (got {_short(err.get('input'))})"
+            # Cross-field checks on the whole spec name their own field: "tune.metric: ...".
+            named = re.match(r"^([a-z_]+(?:\.[a-z_]+)+): (.*)$", msg, re.S)
+            if named and not loc:
+                field, msg = named.groups()
+        # A mapping's repr would bury the message; the field path already points at it.
+        quiet = err["type"] in ("missing", "extra_forbidden") or isinstance(err.get("input"), dict)
+        given = "" if quiet else f" (got {_short(err.get('input'))})"
         lines.append(f"  - {field}: {msg}{given}")
     return "\n".join(lines)
 

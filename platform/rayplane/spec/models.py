@@ -139,7 +139,7 @@ class TrainSpec(StrictModel):
     @classmethod
     def _positive(cls, v: float | str) -> float | str:
         if v != "auto" and not 0 < float(v) <= 512:
-            raise ValueError(f"must be 'auto' or a number in (0, 512], got {v}")
+            raise ValueError("must be 'auto' or a number in (0, 512]")
         return v
 
 
@@ -209,7 +209,7 @@ class TuneSpec(StrictModel):
     @classmethod
     def _positive(cls, v: int | str) -> int | str:
         if v != "auto" and v < 1:
-            raise ValueError(f"must be 'auto' or at least 1, got {v}")
+            raise ValueError("must be 'auto' or at least 1")
         return v
 
 
@@ -240,7 +240,7 @@ class ServeSpec(StrictModel):
     @classmethod
     def _slash(cls, v: str | None) -> str | None:
         if v is not None and (not v.startswith("/") or v.endswith("/") and v != "/"):
-            raise ValueError(f"must start with '/' and not end with one, got {v!r}")
+            raise ValueError("must start with '/' and not end with one")
         return v
 
 

@@ -62,6 +62,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             "loss": float(totals[1]) / max(float(totals[0]), 1.0),
             "samples_per_s": float(totals[0]) / max(elapsed, 1e-9),
             "world_size": context.get_world_size(),
+            "resumed_from_epoch": start_epoch,
             **accumulator.compute(),
         }
         last = epoch + 1 >= epochs

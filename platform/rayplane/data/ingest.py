@@ -1,0 +1,132 @@
+"""Find a workload's Parquet shards, check their footers against the spec, and hand them to Ray Data.
+
+``data.path`` may be a local directory, a single file, a glob, or any URI pyarrow knows (``file://``,
+``s3://``, ``gs://``, ``hdfs://``). Every file's schema is read from its footer (a few KB each, in parallel)
+before Ray starts, so a corrupt shard, a missing column or a wrong type fails fast with the file's name
+instead of deep inside a Ray task.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from rayplane.errors import DataError
+from rayplane.spec.models import URI_RE, DataSpec
+from rayplane.spec.suggest import did_you_mean
+
+GLOB_CHARS = "*?["
+FOOTER_READERS = 16
+
+
+@dataclass(frozen=True)
+class Source:
+    """The Parquet files behind ``data.path``, as paths on ``filesystem``."""
+
+    path: str
+    filesystem: pafs.FileSystem
+    files: list[str]
+    uri_prefix: str  # what turns a filesystem path back into the name the user knows
+
+    def display(self, file: str) -> str:
+        return self.uri_prefix + file
+
+
+def find_files(path: str) -> Source:
+    """List the ``.parquet`` files at ``path`` (sorted); DataError if there are none."""
+    if URI_RE.match(path):
+        try:
+            fs, root = pafs.FileSystem.from_uri(path)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
+            raise DataError(f"data.path: cannot open {path}: {exc}") from None
+        scheme = path.split("://", 1)[0]
+        prefix = f"{scheme}://" if scheme != "file" else ""
+    else:
+        fs, root, prefix = pafs.LocalFileSystem(), str(Path(path).expanduser().absolute()), ""
+    try:
+        files = _list(fs, root)
+    except OSError as exc:
+        raise DataError(f"data.path: cannot list {path}: {exc}") from None
+    if not files:
+        raise DataError(f"data.path: no .parquet files at {path}")
+    return Source(path=path, filesystem=fs, files=files, uri_prefix=prefix)
+
+
+def _list(fs: pafs.FileSystem, root: str) -> list[str]:
+    if any(c in root for c in GLOB_CHARS):
+        base = root[: min(root.find(c) for c in GLOB_CHARS if c in root)].rpartition("/")[0] or "/"
+        return sorted(f for f in _parquet_under(fs, base) if fnmatch.fnmatchcase(f, root))
+    info = fs.get_file_info(root)
+    if info.type == pafs.FileType.File:
+        return [root]
+    if info.type == pafs.FileType.Directory:
+        return sorted(_parquet_under(fs, root))
+    return []
+
+
+def _parquet_under(fs: pafs.FileSystem, base: str) -> list[str]:
+    infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    # Names starting with '.' or '_' are writers' temporaries and markers (_SUCCESS, .part files).
+    return [
+        i.path for i in infos
+        if i.type == pafs.FileType.File and i.path.endswith(".parquet")
+        and not any(part[:1] in "._" for part in i.path[len(base):].split("/") if part)
+    ]
+
+
+def check_schemas(source: Source, data_spec: DataSpec) -> None:
+    """Read every footer and check the spec's columns are there with usable types."""
+    with ThreadPoolExecutor(max_workers=min(FOOTER_READERS, len(source.files))) as pool:
+        schemas = list(pool.map(lambda f: _read_schema(source, f), source.files))
+    for file, schema in zip(source.files, schemas):
+        for column, role, accepts in _expected_columns(data_spec):
+            _check_column(source.display(file), schema, column, role, accepts)
+
+
+def _read_schema(source: Source, file: str) -> pa.Schema:
+    try:
+        return pq.read_schema(file, filesystem=source.filesystem)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{source.display(file)}: not a readable Parquet file ({exc})") from None
+
+
+NUMBER = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal, pa.types.is_null)
+CATEGORY = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view, pa.types.is_integer,
+            pa.types.is_boolean, pa.types.is_dictionary, pa.types.is_null)
+
+
+def _expected_columns(data_spec: DataSpec) -> list[tuple[str, str, tuple]]:
+    return (
+        [(c, "data.features.numeric", NUMBER) for c in data_spec.features.numeric]
+        + [(c, "data.features.categorical", CATEGORY) for c in data_spec.features.categorical]
+        + [(data_spec.label, "data.label", NUMBER)]
+    )
+
+
+def _check_column(file: str, schema: pa.Schema, column: str, role: str, accepts: tuple) -> None:
+    if column not in schema.names:
+        raise DataError(f"{file}: no column {column!r} (named in {role}){did_you_mean(column, schema.names)}")
+    kind = schema.field(column).type
+    if not any(test(kind) for test in accepts):
+        wanted = "a number or bool" if accepts is NUMBER else "strings, integers or bools"
+        raise DataError(f"{file}: column {column!r} has type {kind}, but {role} needs {wanted}")
+
+
+def read(source: Source, data_spec: DataSpec) -> Any:
+    """The spec's columns of every file as a lazy Ray Dataset."""
+    import ray.data
+
+    return ray.data.read_parquet(
+        source.files,
+        filesystem=source.filesystem,
+        columns=[*data_spec.features.all, data_spec.label],
+        # Columns come from the files only: a directory named like 'month=1' must not add one.
+        partitioning=None,
+    )

@@ -1,0 +1,123 @@
+"""The data stage: generate the shards when a workload says how, then read, split and preprocess them.
+
+``load_data`` makes one streaming pass over the files to fit the preprocessing on the training split (and to
+count and check everything); the datasets it returns are lazy pipelines that read, split and encode on the
+fly each epoch, so no step holds the dataset in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rayplane.data import ingest
+from rayplane.data.columns import LabelRule
+from rayplane.data.preprocess import Preprocessor
+from rayplane.data.shards import has_parquet
+from rayplane.data.split import SplitRule
+from rayplane.data.stats import summarize
+from rayplane.errors import DataError
+from rayplane.spec.models import URI_RE, WorkloadSpec
+
+
+@dataclass
+class PreparedData:
+    train: Any  # ray.data.Dataset with columns "x" (float32, input_dim) and "y"
+    validation: Any
+    preprocessor: Preprocessor
+    files: list[str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def ensure_data(spec: WorkloadSpec) -> str:
+    """The data path, after running the workload's prepare script if the path holds no Parquet yet."""
+    path = spec.data_path
+    prepare = spec.data.prepare
+    local = path.removeprefix("file://")
+    if prepare is None or URI_RE.match(local) or Path(local).is_file() or has_parquet(local):
+        return path
+    if any(c in local for c in ingest.GLOB_CHARS):
+        raise DataError(f"data.path: {path} is a glob, but data.prepare writes into a directory")
+    script = Path(spec.resolve(prepare.script))
+    print(f"preparing {spec.name} data: {script.name} -> {local} ({prepare.shards} shards)", flush=True)
+    started = time.monotonic()
+    run_prepare = _load_prepare(script)
+    try:
+        run_prepare(output_dir=local, shards=prepare.shards, rows=prepare.rows, seed=prepare.seed)
+    except DataError:
+        raise
+    except Exception as exc:
+        raise DataError(f"data.prepare.script: {script} failed: {type(exc).__name__}: {exc}") from exc
+    if not (Path(local).is_dir() and has_parquet(local)):
+        raise DataError(f"data.prepare.script: {script} wrote no .parquet files into {local}")
+    count = sum(1 for _ in Path(local).rglob("*.parquet"))
+    print(f"prepared {count} files in {time.monotonic() - started:.1f}s", flush=True)
+    return path
+
+
+def _load_prepare(script: Path):
+    if not script.is_file():
+        raise DataError(f"data.prepare.script: {script} does not exist")
+    # A name from the path's digest keeps two workloads' prepare.py files apart in one process.
+    name = "rayplane_prepare_" + hashlib.sha1(str(script.resolve()).encode()).hexdigest()[:12]
+    module_spec = importlib.util.spec_from_file_location(name, script)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        raise DataError(f"data.prepare.script: importing {script} failed: {type(exc).__name__}: {exc}") from exc
+    prepare = getattr(module, "prepare", None)
+    if not callable(prepare):
+        raise DataError(f"data.prepare.script: {script} defines no prepare(output_dir, shards, rows, seed)")
+    return prepare
+
+
+def load_data(spec: WorkloadSpec) -> PreparedData:
+    """Check and read the shards, fit the preprocessing on the training split, and encode both splits."""
+    data_spec = spec.data
+    source = ingest.find_files(spec.data_path)
+    ingest.check_schemas(source, data_spec)
+    raw = ingest.read(source, data_spec)
+    split = SplitRule(data_spec)
+    summary = summarize(raw, data_spec, split)
+    preprocessor = Preprocessor.from_summary(summary, data_spec)
+    if summary["validation_rows"] == 0:
+        raise DataError(
+            f"data.validation_fraction: no rows of {spec.data_path} fell into validation "
+            f"({summary['rows']} training rows); raise the fraction or add data"
+        )
+
+    def encoded(validation: bool) -> Any:
+        return raw.map_batches(
+            encode_split, batch_format="pandas",
+            fn_kwargs={"preprocessor": preprocessor, "split": split, "validation": validation},
+        )
+
+    files = [source.display(f) for f in source.files]
+    info = {
+        "path": spec.data_path,
+        "files": len(files),
+        "train_rows": summary["rows"],
+        "validation_rows": summary["validation_rows"],
+        "missing_label_rows_dropped": summary["missing_labels"],
+        "validation_fraction": data_spec.validation_fraction,
+        "split_seed": data_spec.split_seed,
+        "input_dim": preprocessor.input_dim,
+    }
+    return PreparedData(encoded(False), encoded(True), preprocessor, files, info)
+
+
+def encode_split(
+    batch: pd.DataFrame, preprocessor: Preprocessor, split: SplitRule, validation: bool
+) -> dict[str, Any]:
+    """The batch's labelled rows on one side of the split, encoded to x and y."""
+    labels = LabelRule.of(split.data_spec).values(batch[preprocessor.label])
+    keep = (split.is_validation(batch) == validation) & ~np.isnan(labels)
+    return preprocessor.transform_batch(batch[keep])
