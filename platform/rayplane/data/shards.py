@@ -28,6 +28,7 @@ def atomic_directory(output_dir: str | os.PathLike) -> Iterator[Path]:
     target = Path(output_dir).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    work.chmod(0o755)  # mkdtemp's 0700 would hide the data from other users of a shared volume
     try:
         yield work
         if target.is_dir() and not any(target.iterdir()):

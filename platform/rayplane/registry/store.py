@@ -41,6 +41,16 @@ class ModelVersion:
     def uri(self) -> str:
         return f"{self.name}:v{self.version}"
 
+    @classmethod
+    def from_path(cls, path: str | os.PathLike) -> ModelVersion:
+        """The version stored in one ``<root>/<name>/v<N>`` directory (what a serving replica is handed)."""
+        path = Path(path)
+        metadata = _read_metadata(path)
+        try:
+            return cls(metadata["name"], int(metadata["version"]), path, metadata)
+        except (KeyError, TypeError, ValueError):
+            raise RegistryError(f"{path / METADATA}: not a registered version (no name and version)") from None
+
 
 class ModelRegistry:
     def __init__(self, root: str | os.PathLike) -> None:
@@ -113,11 +123,14 @@ class ModelRegistry:
 
     def _load(self, name: str, number: int) -> ModelVersion:
         path = self.root / name / f"v{number}"
-        try:
-            metadata = json.loads((path / METADATA).read_text())
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"{path / METADATA}: unreadable version metadata ({exc})") from None
-        return ModelVersion(name, number, path, metadata)
+        return ModelVersion(name, number, path, _read_metadata(path))
+
+
+def _read_metadata(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / METADATA).read_text())
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{path / METADATA}: unreadable version metadata ({exc})") from None
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

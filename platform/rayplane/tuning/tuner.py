@@ -7,6 +7,7 @@ from typing import Any
 import optuna
 
 from ray import tune
+from ray.tune.result import AUTO_RESULT_KEYS, DONE
 from ray.tune.integration.ray_train import CHECKPOINT_PATH_KEY, TuneReportCallback
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
@@ -16,6 +17,10 @@ from rayplane.spec import WorkloadSpec
 from rayplane.training.resources import ResourcePlan
 from rayplane.training.trainer import TrainOutcome, build_trainer
 from rayplane.tuning.search_space import to_tune_space
+
+
+# What Tune adds to each report; the registry keeps only what training measured.
+TUNE_KEYS = {*AUTO_RESULT_KEYS, DONE, "training_iteration", "iterations_since_restore"}
 
 
 def _trial(config: dict[str, Any], *, spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan,
@@ -61,7 +66,7 @@ def tune_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, exper
     sign = 1 if mode == "max" else -1
     best = max(finished, key=lambda r: sign * float(r.metrics[metric]))
     return TrainOutcome(
-        metrics={k: v for k, v in best.metrics.items() if isinstance(v, (int, float)) and not k.startswith("time")},
+        metrics={k: v for k, v in best.metrics.items() if k not in TUNE_KEYS and isinstance(v, (int, float))},
         checkpoint_path=best.metrics[CHECKPOINT_PATH_KEY],
         params={k: best.config[k] for k in spec.tune.search_space},
         run_name=f"{experiment}/{best.metrics.get('trial_id', '')}",

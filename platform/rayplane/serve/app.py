@@ -1,0 +1,77 @@
+"""The Serve deployment: a replica that loads one registered version and answers over FastAPI.
+
+Requests are batched by record, not by request: each request's records join a ``@serve.batch`` queue in
+chunks of at most ``max_batch_size`` records, the replica runs the model once on all the records of a batch,
+and every request gets its own answers back in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import torch
+from fastapi import FastAPI
+from ray import serve
+from ray.serve import Application
+
+from rayplane.modeling.predictor import Predictor
+from rayplane.registry import ModelVersion
+from rayplane.serve.api import make_api
+from rayplane.serve.config import deployment_options, parse_args, serve_settings
+from rayplane.serve.schema import check_input_schema, example_record, typical_values
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    """The ``import_path`` target: ``args`` are ``rayplane.serve.config.app_args`` (model_dir and serve knobs).
+
+    The version's metadata and input schema are checked here, where the app is built, so a bad model
+    directory fails the deploy with one message instead of crash-looping replicas.
+    """
+    model_dir, settings = parse_args(args)
+    version = ModelVersion.from_path(model_dir)
+    check_input_schema(version.metadata.get("input_schema"))
+    return ModelServer.options(**deployment_options(settings)).bind(model_dir)
+
+
+def _records_in(chunks: list[list[dict[str, Any]]]) -> int:
+    return sum(len(chunk) for chunk in chunks)
+
+
+@serve.deployment
+@serve.ingress()
+class ModelServer:
+    def __init__(self, model_dir: str) -> None:
+        # One thread per replica: replicas scale out as processes, and intra-op threads would fight
+        # each other (and the proxy) for the same cores.
+        torch.set_num_threads(1)
+        self.version = ModelVersion.from_path(model_dir)
+        self.predictor = Predictor(self.version)
+        self.example = example_record(self.version.metadata["input_schema"], typical_values(self.predictor.preprocessor))
+        self.reconfigure({})
+
+    def reconfigure(self, user_config: dict[str, Any]) -> None:
+        limits = serve_settings(user_config, "user_config")
+        self.max_batch_size = limits.max_batch_size
+        self.max_records = limits.max_records_per_request
+        self._predict_batch.set_max_batch_size(limits.max_batch_size)
+        self._predict_batch.set_batch_wait_timeout_s(limits.batch_wait_timeout_s)
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return make_api(self)
+
+    async def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        size = self.max_batch_size
+        if len(records) <= size:
+            return await self._predict_batch(records)
+        parts = await asyncio.gather(*(self._predict_batch(records[i:i + size]) for i in range(0, len(records), size)))
+        return [answer for part in parts for answer in part]
+
+    @serve.batch(batch_size_fn=_records_in)
+    async def _predict_batch(self, chunks: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        answers = self.predictor.predict([record for chunk in chunks for record in chunk])
+        split, start = [], 0
+        for chunk in chunks:
+            split.append(answers[start:start + len(chunk)])
+            start += len(chunk)
+        return split

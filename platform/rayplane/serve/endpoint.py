@@ -1,0 +1,194 @@
+"""Deploying a registered version on the connected Ray cluster, and the endpoint that results.
+
+``deploy`` returns only once the endpoint answers its health check over HTTP with the version it was asked
+to serve; a deploy that fails or does not come up in time is removed again and raises ``ServeError`` with
+Serve's own account of why (the replica's exception, or what it is waiting for).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from rayplane.errors import ServeError
+from rayplane.registry import ModelVersion
+from rayplane.serve.config import LOGGING, application_config
+from rayplane.spec.models import WorkloadSpec
+
+# Ray Serve is imported inside the functions that use it: importing this package (for
+# rayplane.serve.config, say, when rendering Kubernetes manifests) must not pay for it.
+POLL_S = 0.25
+# Hosts a server binds to that a client cannot dial.
+WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str  # base: http://host:port<route_prefix>
+    name: str
+    version: int
+    app: str  # the Serve application name (the workload's name)
+    example: dict[str, Any] = field(repr=False)
+    owns_serve: bool = field(default=False, repr=False)
+
+    @property
+    def predict_url(self) -> str:
+        return f"{self.url}/predict"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/docs"
+
+    @property
+    def health_url(self) -> str:
+        return f"{self.url}/healthz"
+
+    @property
+    def model_url(self) -> str:
+        return f"{self.url}/model"
+
+    def curl_example(self) -> str:
+        body = json.dumps(self.example, separators=(",", ":"))
+        return f"curl -s -X POST {self.predict_url} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+
+    def undeploy(self) -> None:
+        """Delete the application; stop Serve too when this deploy started it and nothing else is left."""
+        from ray import serve
+
+        serve.delete(self.app)
+        if self.owns_serve and not serve.status().applications:
+            serve.shutdown()
+
+
+def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | None = None,
+           timeout_s: float = 300.0) -> Endpoint:
+    """Serve ``version`` at ``spec.route_prefix`` on the connected Ray cluster and wait until it is healthy.
+
+    ``address_host`` is the host clients dial (e.g. the head node's address); by default the host Serve
+    listens on, or 127.0.0.1 when that is a wildcard.
+    """
+    from ray import serve
+
+    from rayplane.data.preprocess import Preprocessor
+    from rayplane.serve.app import build_app
+    from rayplane.serve.schema import example_record, typical_values
+
+    http = spec.serve
+    owns_serve = _running_http_options() is None
+    serve.start(http_options={"host": http.host, "port": http.port}, logging_config=LOGGING)
+    running = _running_http_options()
+    if (running.host, running.port) != (http.host, http.port):
+        raise ServeError(
+            f"Serve already runs on this Ray cluster at {running.host}:{running.port}, and its address is fixed "
+            f"when it starts: deploy with --host {running.host} --port {running.port} (serve.host/serve.port), "
+            f"not {http.host}:{http.port}"
+        )
+    config = application_config(spec, str(version.path))
+    app = build_app(config["args"])
+    typical = typical_values(Preprocessor.load(version.path / "preprocessor.json"))
+    host = address_host or ("127.0.0.1" if http.host in WILDCARD_HOSTS else http.host)
+    endpoint = Endpoint(
+        url=f"http://{_bracket(host)}:{http.port}{'' if spec.route_prefix == '/' else spec.route_prefix}",
+        name=version.name,
+        version=version.version,
+        app=spec.name,
+        example=example_record(version.metadata["input_schema"], typical),
+        owns_serve=owns_serve,
+    )
+    # serve._run(_blocking=False) rather than serve.run: serve.run waits for RUNNING without a deadline, so a
+    # replica that can never be placed (too few CPUs) would hang the caller forever.
+    serve._run(app, _blocking=False, name=config["name"], route_prefix=config["route_prefix"],
+               logging_config=config["logging_config"])
+    try:
+        _wait_healthy(endpoint, timeout_s)
+    except BaseException:
+        endpoint.undeploy()
+        raise
+    return endpoint
+
+
+def serve_forever(endpoint: Endpoint) -> None:
+    """Block until Ctrl-C (or SIGTERM), then undeploy."""
+    stop = threading.Event()
+    # Signal handlers can only be set from the main thread; elsewhere only Ctrl-C of the process applies.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if on_main else None
+    try:
+        # A timed wait, so Ctrl-C is seen within a second wherever the wait itself is not interruptible.
+        while not stop.wait(timeout=1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+        endpoint.undeploy()
+
+
+def _wait_healthy(endpoint: Endpoint, timeout_s: float) -> None:
+    from ray import serve
+
+    deadline = time.monotonic() + timeout_s
+    last = "no answer yet"
+    with httpx.Client(timeout=5.0) as client:
+        while True:
+            status = serve.status().applications.get(endpoint.app)
+            if status is not None and status.status == "DEPLOY_FAILED":
+                raise ServeError(f"application {endpoint.app!r} ({endpoint.name}:v{endpoint.version}) failed to "
+                                 f"deploy: {_failure(status)}")
+            if status is not None and status.status == "RUNNING":
+                last = _probe(client, endpoint)
+                if last == "ok":
+                    return
+            if time.monotonic() > deadline:
+                state = "not deployed" if status is None else f"{status.status}: {_failure(status)}"
+                raise ServeError(
+                    f"application {endpoint.app!r} ({endpoint.name}:v{endpoint.version}) was not healthy at "
+                    f"{endpoint.health_url} within {timeout_s:g}s (application {state}; health check: {last})"
+                )
+            time.sleep(POLL_S)
+
+
+def _probe(client: httpx.Client, endpoint: Endpoint) -> str:
+    """'ok' when the endpoint answers as the expected version, else what it did instead."""
+    try:
+        response = client.get(endpoint.health_url)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    model = response.json().get("model", {})
+    if (model.get("name"), model.get("version")) != (endpoint.name, endpoint.version):
+        return f"still serving {model.get('name')}:v{model.get('version')}"
+    return "ok"
+
+
+def _failure(status: Any) -> str:
+    """Serve's messages for an application and its deployments, each cut to its first and last lines."""
+    messages = [status.message] + [d.message for d in status.deployments.values()]
+    return "; ".join(_gist(m) for m in messages if m) or "no message from Serve"
+
+
+def _gist(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
+
+
+def _running_http_options() -> Any:
+    """The HTTP options of the Serve instance on this cluster, or None when Serve is not running."""
+    # Private, but the only in-process view of where a running Serve listens (serve.status() omits it).
+    from ray.serve.context import _get_global_client
+
+    client = _get_global_client(raise_if_no_controller_running=False)
+    return None if client is None else client.http_config
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

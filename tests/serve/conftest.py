@@ -1,0 +1,93 @@
+"""A really trained, really registered model version to serve: small Parquet data, the real Preprocessor
+fitted with Ray Data, a tiny MLP trained for a few steps, registered as the training pipeline registers."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rayplane.registry import ModelRegistry, ModelVersion
+from rayplane.spec import WorkloadSpec, load_spec
+
+NAME = "serve_demo"
+ROWS = 600
+
+
+@dataclass(frozen=True)
+class Served:
+    spec: WorkloadSpec
+    version: ModelVersion
+    frame: pd.DataFrame  # the rows the model was fitted on, features and label
+
+
+def write_flights(directory: Path, rows: int = ROWS, shards: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame({
+        "distance": rng.uniform(100, 2500, rows).round(1),
+        "dep_hour": rng.integers(5, 23, rows).astype(float),
+        "temp": np.where(rng.random(rows) < 0.1, np.nan, rng.normal(55, 15, rows).round(1)),
+        "carrier": rng.choice(["AA", "B6", "DL", "UA", "WN"], rows),
+        "origin": rng.choice(["EWR", "JFK", "LGA"], rows),
+    })
+    score = 0.002 * frame["distance"] / 10 + 0.25 * (frame["dep_hour"] - 14) + (frame["carrier"] == "B6") * 1.5
+    frame["delayed"] = (score + rng.normal(0, 1, rows) > 0.5).astype(int)
+    directory.mkdir(parents=True)
+    for i, part in enumerate(np.array_split(frame, shards)):
+        part.to_parquet(directory / f"part-{i}.parquet", index=False)
+    return frame
+
+
+def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -> ModelVersion:
+    import ray.data
+
+    from rayplane.data.preprocess import Preprocessor
+    from rayplane.modeling.mlp import build_model
+    from rayplane.modeling.tasks import as_target, loss_fn
+
+    preprocessor = Preprocessor.fit(ray.data.read_parquet(spec.data_path), spec.data)
+    batch = preprocessor.transform_batch(frame)
+    x, y = torch.from_numpy(batch["x"]), as_target("binary", torch.from_numpy(batch["y"]))
+    params = {"hidden": 8, "layers": 1}
+    torch.manual_seed(0)
+    model = build_model(preprocessor.input_dim, 1, **params)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = loss_fn("binary")(model(x), y)
+        loss.backward()
+        optimizer.step()
+    staging.mkdir()
+    torch.save(model.state_dict(), staging / "model.pt")
+    preprocessor.save(staging / "preprocessor.json")
+    metadata = {
+        "task": "binary",
+        "output_dim": 1,
+        "model_params": params,
+        "params": {"lr": 0.05, **params},
+        "metrics": {"loss": float(loss)},
+        "input_schema": preprocessor.input_schema,
+        "label_stats": preprocessor.label_stats,
+    }
+    version = ModelRegistry(Path(spec.storage_root) / "models").register(spec.name, staging, metadata)
+    shutil.rmtree(staging)
+    return version
+
+
+@pytest.fixture(scope="session")
+def served_model(ray_session, tmp_path_factory) -> Served:
+    root = tmp_path_factory.mktemp("serve")
+    frame = write_flights(root / "flights")
+    spec = load_spec({
+        "name": NAME,
+        "data": {"path": "flights", "label": "delayed", "task": "binary",
+                 "features": {"numeric": ["distance", "dep_hour", "temp"], "categorical": ["carrier", "origin"]}},
+        "serve": {"max_records_per_request": 50, "max_batch_size": 16, "cpus_per_replica": 0.25},
+        "storage": {"root": str(root / "home")},
+    }, base_dir=root)
+    return Served(spec, train_and_register(spec, frame, root / "staging"), frame)
