@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from conftest import REPO
+from tests_helpers import REPO
 
 
 def test_no_platform_package_file():

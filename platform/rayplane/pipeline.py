@@ -75,6 +75,7 @@ def run(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None 
 def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | None,
          params: dict[str, Any] | None) -> RunResult:
     # Imported here so `rayplane validate` and `rayplane models` never pay for Ray Train/Tune.
+    from ray.data import DataContext
     from rayplane.data import ensure_data, load_data
     from rayplane.training import plan_resources, train_model
     from rayplane.tuning import tune_model
@@ -82,6 +83,8 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     started = time.perf_counter()
     name = run_name or default_run_name(spec, kind)
     runtime = connect(address)
+    # Ray Data's per-operator bars interleave across worker logs; Tune's table and Train's reports show progress.
+    DataContext.get_current().enable_progress_bars = False
     console.print(f"[bold]ray[/] {'embedded' if runtime.embedded else 'cluster'} at {runtime.address}, "
                   f"{runtime.cpus:g} CPUs, dashboard {runtime.dashboard_url or 'off'}")
     ensure_data(spec)

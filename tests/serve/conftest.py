@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from rayplane.registry import ModelRegistry, ModelVersion
 from rayplane.spec import WorkloadSpec, load_spec
@@ -21,6 +22,7 @@ ROWS = 600
 
 @dataclass(frozen=True)
 class Served:
+    spec_path: Path
     spec: WorkloadSpec
     version: ModelVersion
     frame: pd.DataFrame  # the rows the model was fitted on, features and label
@@ -38,8 +40,8 @@ def write_flights(directory: Path, rows: int = ROWS, shards: int = 3) -> pd.Data
     score = 0.002 * frame["distance"] / 10 + 0.25 * (frame["dep_hour"] - 14) + (frame["carrier"] == "B6") * 1.5
     frame["delayed"] = (score + rng.normal(0, 1, rows) > 0.5).astype(int)
     directory.mkdir(parents=True)
-    for i, part in enumerate(np.array_split(frame, shards)):
-        part.to_parquet(directory / f"part-{i}.parquet", index=False)
+    for i, rows_of_shard in enumerate(np.array_split(np.arange(rows), shards)):
+        frame.iloc[rows_of_shard].to_parquet(directory / f"part-{i}.parquet", index=False)
     return frame
 
 
@@ -70,7 +72,7 @@ def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -
         "output_dim": 1,
         "model_params": params,
         "params": {"lr": 0.05, **params},
-        "metrics": {"loss": float(loss)},
+        "metrics": {"loss": loss.item()},
         "input_schema": preprocessor.input_schema,
         "label_stats": preprocessor.label_stats,
     }
@@ -83,11 +85,13 @@ def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -
 def served_model(ray_session, tmp_path_factory) -> Served:
     root = tmp_path_factory.mktemp("serve")
     frame = write_flights(root / "flights")
-    spec = load_spec({
+    spec_path = root / "workload.yaml"
+    spec_path.write_text(yaml.safe_dump({
         "name": NAME,
         "data": {"path": "flights", "label": "delayed", "task": "binary",
                  "features": {"numeric": ["distance", "dep_hour", "temp"], "categorical": ["carrier", "origin"]}},
         "serve": {"max_records_per_request": 50, "max_batch_size": 16, "cpus_per_replica": 0.25},
-        "storage": {"root": str(root / "home")},
-    }, base_dir=root)
-    return Served(spec, train_and_register(spec, frame, root / "staging"), frame)
+        "storage": {"root": "home"},
+    }))
+    spec = load_spec(spec_path)
+    return Served(spec_path, spec, train_and_register(spec, frame, root / "staging"), frame)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from conftest import REPO
+from tests_helpers import REPO
 from rayplane.cli.main import cli, main
 from rayplane.errors import SpecError
 from rayplane.spec import load_spec, override, spec_hash

@@ -60,7 +60,7 @@ def _alive(proc: Proc) -> bool:
     return now is not None and now.start_ticks == proc.start_ticks
 
 
-def terminate(procs: list[Proc], grace_s: float = 10.0) -> int:
+def terminate(procs: list[Proc], grace_s: float = 5.0) -> int:
     """SIGTERM all of ``procs`` at once, SIGKILL whatever is left after ``grace_s``; returns how many were killed.
 
     All at once, because a worker whose raylet died first is re-parented and could no longer be told apart.

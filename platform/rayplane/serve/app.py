@@ -31,7 +31,10 @@ def build_app(args: dict[str, Any]) -> Application:
     model_dir, settings = parse_args(args)
     version = ModelVersion.from_path(model_dir)
     check_input_schema(version.metadata.get("input_schema"))
-    return ModelServer.options(**deployment_options(settings)).bind(model_dir)
+    # Not part of the config's deployment entry (ServeDeploySchema has no such field), so set in code: a
+    # version that cannot load fails the same way every time, and Serve's default of 20 attempts only
+    # delays the error.
+    return ModelServer.options(**deployment_options(settings), max_constructor_retry_count=3).bind(model_dir)
 
 
 def _records_in(chunks: list[list[dict[str, Any]]]) -> int:

@@ -2,7 +2,8 @@
 
 A record is a ``TypedDict`` (validated by pydantic-core straight into plain dicts, so the request path never
 builds model objects) that forbids unknown keys, takes no strings for numbers, accepts ints for floats and
-refuses NaN and infinities. A nullable column may be null or left out: the preprocessor imputes it.
+refuses NaN and infinities. Every column must be sent; a nullable one may be null (the preprocessor imputes
+it), so a misspelt key is reported as both unknown and missing rather than silently imputed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from rayplane.errors import ServeError
 from rayplane.spec.suggest import did_you_mean
@@ -63,9 +64,8 @@ def record_type(input_schema: list[dict[str, Any]], title: str = "Record") -> ty
     for col in check_input_schema(input_schema):
         kind = DTYPES[col["dtype"]]
         nullable = bool(col.get("nullable", False))
-        what = f"{col['dtype']}{', nullable (null or omitted: imputed)' if nullable else ', required'}"
-        annotated = Annotated[kind | None if nullable else kind, Field(description=what)]
-        fields[col["name"]] = NotRequired[annotated] if nullable else annotated
+        what = f"{col['dtype']}{', or null (imputed)' if nullable else ''}"
+        fields[col["name"]] = Annotated[kind | None if nullable else kind, Field(description=what)]
     record = TypedDict(title, fields)
     record.__pydantic_config__ = RECORD_CONFIG
     return record
