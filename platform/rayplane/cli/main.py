@@ -21,6 +21,7 @@ COMMANDS = {
     "tune": "tune",
     "serve": "serve",
     "models": "models",
+    "k8s": "k8s",
 }
 
 

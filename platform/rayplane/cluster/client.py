@@ -27,6 +27,7 @@ class Connection:
     url: str
     token: str | None
     token_source: str
+    local_python: str | None = None  # the interpreter of the local cluster, when it is the target
 
 
 def normalize_address(address: str) -> str:
@@ -51,12 +52,14 @@ def resolve(address: str | None = None, token_file: str | Path | None = None,
     record = local.load()
     address = address or os.environ.get(ADDRESS_ENV) or (record.dashboard_url if record else DEFAULT_ADDRESS)
     url = normalize_address(address)
+    is_local = record is not None and record.dashboard_url == url
+    python = record.python if is_local else None
     if token_file is not None:
-        return Connection(url, client_token(token_file), str(token_file))
-    if record is not None and record.dashboard_url == url and local.token_file.exists():
-        return Connection(url, client_token(local.token_file), str(local.token_file))
-    token = client_token(None)
-    return Connection(url, token, "Ray's token lookup ($RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)")
+        return Connection(url, client_token(token_file), str(token_file), python)
+    if is_local and local.token_file.exists():
+        return Connection(url, client_token(local.token_file), str(local.token_file), python)
+    return Connection(url, client_token(None),
+                      "Ray's token lookup ($RAY_AUTH_TOKEN, $RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token)", python)
 
 
 class ClusterClient:

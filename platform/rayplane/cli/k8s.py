@@ -1,0 +1,131 @@
+"""``rayplane k8s``: a workload spec as KubeRay objects; render them, apply them, read their state."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import click
+import yaml
+
+from rayplane.errors import K8sError
+from rayplane.k8s.render import COMMANDS, MANAGED_BY, UPGRADE_STRATEGIES, WORKLOAD, Renderer, RenderOptions
+from rayplane.k8s.template import ClusterTemplate
+from rayplane.spec import load_spec
+
+KINDS = ("rayjob", "rayservice")
+
+
+def render_options(command):
+    @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+    @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the objects.")
+    @click.option("--name", help="Base name of the objects (default: the workload name).")
+    @click.option("--command", "job_command", type=click.Choice(COMMANDS), default="run", show_default=True,
+                  help="What the RayJob runs: rayplane run (without serving), train or tune.")
+    @click.option("--cluster", default="rayplane", show_default=True,
+                  help="RayCluster the job runs on (the chart's is named after its release).")
+    @click.option("--ephemeral", is_flag=True, help="Give the job its own cluster, deleted when it finishes.")
+    @click.option("--working-dir", help="URI of a zip of the spec's directory (Ray runtime_env working_dir); "
+                                        "default: the workloads baked into the image.")
+    @click.option("--spec-path", "cluster_spec_path", help="Path of the spec on the cluster (default: derived from the above).")
+    @click.option("--model-version", type=click.IntRange(min=1),
+                  help="Version the RayService serves (default: the latest, when the storage is mounted here).")
+    @click.option("--upgrade-strategy", type=click.Choice(UPGRADE_STRATEGIES), default="NewCluster",
+                  show_default=True, help="How the RayService rolls out a new version.")
+    @click.option("--ttl", type=click.IntRange(min=0), default=300, show_default=True,
+                  help="Seconds an ephemeral cluster outlives its finished job.")
+    @click.option("--active-deadline", type=click.IntRange(min=1), help="Seconds before KubeRay fails the job.")
+    @click.option("--template", "template_path", type=click.Path(dir_okay=False),
+                  help="RayJob rendered by the chart with your values (default: the chart's defaults).")
+    @click.option("--only", type=click.Choice(KINDS), help="Only this object.")
+    @functools.wraps(command)
+    def wrapper(spec_path, namespace, name, job_command, cluster, ephemeral, working_dir, cluster_spec_path,
+                model_version, upgrade_strategy, ttl, active_deadline, template_path, only, **kwargs):
+        options = RenderOptions(
+            namespace=namespace, name=name, command=job_command, cluster=None if ephemeral else cluster,
+            spec_path=cluster_spec_path, working_dir=working_dir, model_version=model_version,
+            ttl_seconds=ttl, active_deadline_seconds=active_deadline, upgrade_strategy=upgrade_strategy,
+        )
+        template = ClusterTemplate.from_file(template_path) if template_path else ClusterTemplate.packaged()
+        renderer = Renderer(load_spec(spec_path), spec_path, options, template)
+        return command(renderer=renderer, only=only, **kwargs)
+
+    return wrapper
+
+
+def rendered_objects(renderer: Renderer, only: str | None) -> list[dict[str, Any]]:
+    objects = [] if only == "rayservice" else [renderer.rayjob()]
+    if only != "rayjob":
+        version = renderer.model_version()
+        if version is not None:
+            objects.append(renderer.rayservice(version))
+        elif only == "rayservice":
+            raise K8sError(no_version_message(renderer))
+        else:
+            click.echo(f"note: no RayService: {no_version_message(renderer)}", err=True)
+    return objects
+
+
+def no_version_message(renderer: Renderer) -> str:
+    return (f"no registered version of {renderer.spec.name!r} found under {renderer.storage_root()}/models "
+            "from here; pass --model-version N")
+
+
+def cluster_options(command):
+    @click.option("--kubeconfig", type=click.Path(dir_okay=False), help="Kubeconfig file (default: $KUBECONFIG).")
+    @click.option("--context", "kube_context", help="Kubeconfig context (default: its current one).")
+    @functools.wraps(command)
+    def wrapper(kubeconfig, kube_context, **kwargs):
+        from rayplane.k8s.client import KubeClient
+
+        return command(client=KubeClient(kubeconfig, kube_context), **kwargs)
+
+    return wrapper
+
+
+@click.group()
+def k8s() -> None:
+    """Run a workload spec on a KubeRay cluster: RayJob to train, RayService to serve."""
+
+
+@k8s.command()
+@render_options
+@click.option("--format", "output", type=click.Choice(["manifests", "values"]), default="manifests",
+              show_default=True, help="Kubernetes objects, or values for the helm/rayplane chart.")
+def render(renderer: Renderer, only: str | None, output: str) -> None:
+    """Print the RayJob (training) and RayService (serving) for SPEC."""
+    if output == "values":
+        version = None if only == "rayjob" else renderer.model_version()
+        click.echo(yaml.safe_dump(renderer.helm_values(version), sort_keys=False), nl=False)
+        return
+    click.echo(yaml.safe_dump_all(rendered_objects(renderer, only), sort_keys=False), nl=False)
+
+
+@k8s.command()
+@render_options
+@cluster_options
+def apply(renderer: Renderer, only: str | None, client) -> None:
+    """Create or update SPEC's RayJob and RayService (server-side apply)."""
+    for obj in rendered_objects(renderer, only):
+        client.apply(obj)
+        click.echo(f"applied {obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}")
+
+
+@k8s.command()
+@click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False))
+@click.option("-n", "--namespace", default="default", show_default=True)
+@cluster_options
+def status(spec_path: str | None, namespace: str, client) -> None:
+    """State of the RayJobs and RayServices rayplane applied (only SPEC's, when given)."""
+    from rayplane.k8s.status import summarize
+
+    selector = f"{MANAGED_BY}=rayplane"
+    if spec_path:
+        selector += f",{WORKLOAD}={load_spec(spec_path).name}"
+    rows = [summarize(obj) for kind in ("RayJob", "RayService") for obj in client.list(kind, namespace, selector)]
+    if not rows:
+        click.echo(f"no rayplane RayJobs or RayServices in namespace {namespace} ({selector})")
+        return
+    width = max(len(r.name) for r in rows)
+    for row in rows:
+        click.echo(f"{row.kind:<10}  {row.name:<{width}}  {row.state:<12}  {row.detail}".rstrip())
