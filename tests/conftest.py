@@ -34,3 +34,11 @@ def rayplane_home(tmp_path, monkeypatch) -> Path:
     """A private storage root (runs and models) for one test."""
     monkeypatch.setenv("RAYPLANE_HOME", str(tmp_path / "home"))
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def serve_port() -> int:
+    """The one HTTP port Ray Serve uses in this test session (Serve's address is fixed once it starts)."""
+    from tests_helpers import free_port
+
+    return free_port()

@@ -91,6 +91,7 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     data = load_data(spec)
     console.print(f"[bold]data[/] {data.info.get('files')} shard(s) from {spec.data_path}; "
                   f"preprocessing fit on {data.preprocessor.rows:,} training rows")
+    data = cache_if_it_fits(data)
     plan = plan_resources(spec, runtime.cpus)
     workers = spec.train.num_workers
     console.print(f"[bold]{kind}[/] run {name!r}: {workers.min}-{workers.max} worker(s) x "
@@ -105,6 +106,32 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     console.print(f"[bold]registry[/] {version.uri} at {version.path}")
     return RunResult(spec=spec, run_name=name, metrics=outcome.metrics, params=outcome.params, version=version,
                      runtime=runtime, seconds=time.perf_counter() - started)
+
+
+# Share of the object store that encoded datasets may take: the rest is for Serve, Tune and spilling headroom.
+CACHE_SHARE = 0.3
+
+
+def cache_if_it_fits(data):
+    """Materialise the encoded splits in the object store when they fit.
+
+    Every epoch of every trial then reads encoded blocks from memory instead of re-reading and re-encoding
+    the Parquet files; larger data keeps streaming.
+    """
+    import dataclasses
+
+    import ray
+
+    rows = data.info["train_rows"] + data.info["validation_rows"]
+    encoded_bytes = rows * (data.preprocessor.input_dim + 1) * 4
+    store = ray.cluster_resources().get("object_store_memory", 0.0)
+    if encoded_bytes > CACHE_SHARE * store:
+        console.print(f"[bold]data[/] streaming: ~{encoded_bytes / 2**20:,.0f} MiB encoded exceeds "
+                      f"{CACHE_SHARE:.0%} of the object store")
+        return data
+    console.print(f"[bold]data[/] caching ~{encoded_bytes / 2**20:,.0f} MiB of encoded rows in the object store")
+    return dataclasses.replace(data, train=data.train.materialize(), validation=data.validation.materialize(),
+                               info={**data.info, "cached": True})
 
 
 def register(spec: WorkloadSpec, data, outcome) -> ModelVersion:

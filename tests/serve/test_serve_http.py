@@ -46,6 +46,12 @@ def records(served_model, start: int, count: int) -> list[dict]:
     return [{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()} for row in rows]
 
 
+def assert_same_answers(served: list[dict], direct: list[dict]) -> None:
+    """Equal up to float noise: a matrix product's last bits depend on how many rows it multiplies at once."""
+    assert [a["label"] for a in served] == [a["label"] for a in direct]
+    assert [a["probability"] for a in served] == pytest.approx([a["probability"] for a in direct], abs=2e-6)
+
+
 def post(http, endpoint, body) -> httpx.Response:
     return http.post(endpoint.predict_url, json=body)
 
@@ -72,7 +78,7 @@ def test_a_list_is_answered_in_order_as_the_predictor_answers(http, endpoint, se
     assert any(r["temp"] is None for r in sent)
     response = post(http, endpoint, sent)
     assert response.status_code == 200, response.text
-    assert response.json()["predictions"] == predictor.predict(sent)
+    assert_same_answers(response.json()["predictions"], predictor.predict(sent))
     # Not all the same answer: the order is really checked.
     assert len({a["probability"] for a in response.json()["predictions"]}) > 10
 
@@ -87,7 +93,7 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answers(endpoint,
     responses = asyncio.run(send_all())
     assert [r.status_code for r in responses] == [200] * len(bodies)
     for body, response in zip(bodies, responses):
-        assert response.json()["predictions"] == predictor.predict(body)
+        assert_same_answers(response.json()["predictions"], predictor.predict(body))
 
 
 def test_the_curl_example_works(endpoint):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 
 import click
@@ -25,8 +26,12 @@ def connection_options(command):
     @state_dir_option
     @functools.wraps(command)
     def wrapper(address, token_file, state_dir, **kwargs):
+        import ray  # noqa: F401  (sets up Ray's loggers, which the next line quiets)
+
         from rayplane.cluster.client import ClusterClient, resolve
 
+        # The Jobs SDK logs uploads and websocket closes at INFO; they would mix with the job's own output.
+        logging.getLogger("ray").setLevel(logging.WARNING)
         return command(client=ClusterClient(resolve(address, token_file, state_dir)), **kwargs)
 
     return wrapper

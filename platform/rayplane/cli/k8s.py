@@ -6,11 +6,11 @@ import functools
 from typing import Any
 
 import click
-import yaml
 
 from rayplane.errors import K8sError
 from rayplane.k8s.render import COMMANDS, MANAGED_BY, UPGRADE_STRATEGIES, WORKLOAD, Renderer, RenderOptions
 from rayplane.k8s.template import ClusterTemplate
+from rayplane.k8s.yamlout import dump, dump_all
 from rayplane.spec import load_spec
 
 KINDS = ("rayjob", "rayservice")
@@ -55,20 +55,29 @@ def render_options(command):
 
 def rendered_objects(renderer: Renderer, only: str | None) -> list[dict[str, Any]]:
     objects = [] if only == "rayservice" else [renderer.rayjob()]
-    if only != "rayjob":
-        version = renderer.model_version()
-        if version is not None:
-            objects.append(renderer.rayservice(version))
-        elif only == "rayservice":
-            raise K8sError(no_version_message(renderer))
-        else:
-            click.echo(f"note: no RayService: {no_version_message(renderer)}", err=True)
-    return objects
+    version = served_version(renderer, only)
+    return objects if version is None else [*objects, renderer.rayservice(version)]
 
 
-def no_version_message(renderer: Renderer) -> str:
-    return (f"no registered version of {renderer.spec.name!r} found under {renderer.storage_root()}/models "
-            "from here; pass --model-version N")
+def rendered_values(renderer: Renderer, only: str | None) -> dict[str, Any]:
+    values = renderer.helm_values(served_version(renderer, only))
+    if only == "rayservice":
+        del values["rayJob"]
+    return values
+
+
+def served_version(renderer: Renderer, only: str | None) -> int | None:
+    """The model version the RayService serves; None (with a note) when it cannot be known here."""
+    if only == "rayjob":
+        return None
+    version = renderer.model_version()
+    if version is None:
+        message = (f"no registered version of {renderer.spec.name!r} found under {renderer.storage_root()}/models "
+                   "from here; pass --model-version N")
+        if only == "rayservice":
+            raise K8sError(message)
+        click.echo(f"note: no RayService: {message}", err=True)
+    return version
 
 
 def cluster_options(command):
@@ -95,10 +104,9 @@ def k8s() -> None:
 def render(renderer: Renderer, only: str | None, output: str) -> None:
     """Print the RayJob (training) and RayService (serving) for SPEC."""
     if output == "values":
-        version = None if only == "rayjob" else renderer.model_version()
-        click.echo(yaml.safe_dump(renderer.helm_values(version), sort_keys=False), nl=False)
-        return
-    click.echo(yaml.safe_dump_all(rendered_objects(renderer, only), sort_keys=False), nl=False)
+        click.echo(dump(rendered_values(renderer, only)), nl=False)
+    else:
+        click.echo(dump_all(rendered_objects(renderer, only)), nl=False)
 
 
 @k8s.command()

@@ -21,6 +21,10 @@ COMMANDS = {
     "tune": "tune",
     "serve": "serve",
     "models": "models",
+    "cluster": "cluster",
+    "submit": "submit",
+    "jobs": "jobs",
+    "status": "status",
     "k8s": "k8s",
 }
 

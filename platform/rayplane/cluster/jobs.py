@@ -42,7 +42,7 @@ class Submission:
             return client.jobs.submit_job(entrypoint=self.entrypoint, runtime_env=self.runtime_env,
                                           metadata=self.metadata, submission_id=submission_id)
         except (RuntimeError, ValueError) as exc:
-            raise ClusterError(f"the cluster at {client.url} refused the job: {_first_line(exc)}") from None
+            raise ClusterError(f"the cluster at {client.url} refused the job: {first_line(exc)}") from None
 
 
 @dataclass
@@ -131,7 +131,7 @@ def job_info(client: ClusterClient, job_id: str):
     try:
         return client.jobs.get_job_info(job_id)
     except RuntimeError as exc:
-        raise ClusterError(f"job {job_id!r}: {_first_line(exc)} (list jobs with `rayplane jobs list`)") from None
+        raise ClusterError(f"job {job_id!r}: {first_line(exc)} (list jobs with `rayplane jobs list`)") from None
 
 
 def wait(client: ClusterClient, job_id: str, timeout_s: float | None = None, poll_s: float = 1.0):
@@ -158,7 +158,7 @@ def follow(client: ClusterClient, job_id: str, write: Callable[[str], None]):
     try:
         asyncio.run(tail())
     except RuntimeError as exc:
-        raise ClusterError(f"job {job_id}: the log stream broke: {_first_line(exc)}") from None
+        raise ClusterError(f"job {job_id}: the log stream broke: {first_line(exc)}") from None
     # The stream closes as the driver exits; the status turns terminal a moment later.
     return wait(client, job_id, timeout_s=60.0, poll_s=0.5)
 
@@ -180,7 +180,7 @@ def check_outcome(client: ClusterClient, info, show_tail: Callable[[str], None] 
     if show_tail is not None:
         show_tail(log_tail(client.jobs.get_job_logs(info.submission_id)))
     code = f", exit code {info.driver_exit_code}" if info.driver_exit_code not in (None, 0) else ""
-    raise ClusterError(f"job {info.submission_id} {status}{code}: {_first_line(info.message or 'no message')}")
+    raise ClusterError(f"job {info.submission_id} {status}{code}: {first_line(info.message or 'no message')}")
 
 
 def stop(client: ClusterClient, job_id: str) -> bool:
@@ -189,9 +189,12 @@ def stop(client: ClusterClient, job_id: str) -> bool:
     try:
         return client.jobs.stop_job(job_id)
     except RuntimeError as exc:
-        raise ClusterError(f"job {job_id}: cannot stop it: {_first_line(exc)}") from None
+        raise ClusterError(f"job {job_id}: cannot stop it: {first_line(exc)}") from None
 
 
-def _first_line(exc: object) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def first_line(message: object) -> str:
+    """One line of an error or job message; Ray appends "last available logs" and the logs, shown apart."""
+    text = str(message or "").strip()
+    if not text:
+        return type(message).__name__ if isinstance(message, BaseException) else ""
+    return text.splitlines()[0].split(", last available logs")[0].rstrip(":")

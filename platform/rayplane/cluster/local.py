@@ -151,7 +151,9 @@ class LocalCluster:
         ]
         if options.object_store_mib:
             command += ["--object-store-memory", str(options.object_store_mib * 1024 * 1024)]
-        env = {**os.environ, **server_env(self.state.token_file), MARKER_ENV: record.cluster_id}
+        env = {**os.environ, **server_env(self.state.token_file), MARKER_ENV: record.cluster_id,
+               # The dashboard's and the autoscaler's own metrics also default to fixed ports (44227, 44217).
+               "DASHBOARD_METRIC_PORT": str(free_port()), "AUTOSCALER_METRIC_PORT": str(free_port())}
         for inherited in ("RAY_AUTH_TOKEN", "RAY_ADDRESS"):  # would override this cluster's token / address
             env.pop(inherited, None)
         if options.host in LOOPBACK:

@@ -8,6 +8,7 @@ Serve's own account of why (the replica's exception, or what it is waiting for).
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import threading
@@ -25,6 +26,8 @@ from rayplane.spec.models import WorkloadSpec
 # Ray Serve is imported inside the functions that use it: importing this package (for
 # rayplane.serve.config, say, when rendering Kubernetes manifests) must not pay for it.
 POLL_S = 0.25
+# "module.SomeError: message", the line of a traceback that says what was raised.
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b:")
 # Hosts a server binds to that a client cannot dial.
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 
@@ -177,8 +180,10 @@ def _failure(status: Any) -> str:
 
 
 def _gist(message: str) -> str:
+    """The first line, and the exception a traceback ends in (help text often follows it)."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    return lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
+    raised = [line for line in lines[1:] if EXCEPTION_LINE.match(line)]
+    return f"{lines[0]} ... {raised[-1]}" if raised else lines[0]
 
 
 def _running_http_options() -> Any:

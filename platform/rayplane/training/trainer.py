@@ -46,8 +46,8 @@ def scaling_config(spec: WorkloadSpec, plan: ResourcePlan) -> ScalingConfig:
     return ScalingConfig(
         num_workers=workers.min if workers.min == workers.max else (workers.min, workers.max),
         resources_per_worker={"CPU": plan.cpus_per_worker},
-        # Re-check for room to grow every 10 s rather than Ray's 60 s: autoscaled nodes join in seconds.
-        elastic_resize_monitor_interval_s=10.0,
+        # Re-check for room to grow every 30 s rather than Ray's 60 s: autoscaled nodes join in seconds.
+        elastic_resize_monitor_interval_s=30.0,
     )
 
 

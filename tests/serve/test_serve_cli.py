@@ -1,0 +1,63 @@
+"""`rayplane serve`: a missing version is one line and exit 1; a real run serves until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+
+import httpx
+import pytest
+
+from tests_helpers import free_port
+
+CLI = [sys.executable, "-m", "rayplane.cli.main", "serve"]
+
+
+def test_a_missing_version_is_one_line_and_exit_1(served_model):
+    out = subprocess.run([*CLI, str(served_model.spec_path), "--version", "9"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith("error: model 'serve_demo' has no version 9") and "(versions: 1)" in line
+
+
+def test_a_bad_port_is_a_usage_error(served_model):
+    out = subprocess.run([*CLI, str(served_model.spec_path), "--port", "70000"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "70000" in out.stderr
+
+
+@pytest.mark.slow
+def test_serve_prints_a_working_endpoint_and_undeploys_on_ctrl_c(served_model, ray_session, tmp_path):
+    port = free_port()
+    address = ray_session.get_runtime_context().gcs_address
+    with open(tmp_path / "stderr.log", "w") as err:
+        proc = subprocess.Popen([*CLI, str(served_model.spec_path), "--address", address, "--port", str(port)],
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        try:
+            printed = {}
+            while "try it" not in printed:
+                key, _, value = lines.get(timeout=300).strip().partition(" ")
+                printed[key if key != "try" else "try it"] = value.strip().removeprefix("it").strip()
+            predict_url = f"http://127.0.0.1:{port}/serve_demo/predict"
+            assert printed["endpoint"] == predict_url
+            assert printed["docs"] == f"http://127.0.0.1:{port}/serve_demo/docs"
+            assert "dashboard" in printed
+            curl = subprocess.run(printed["try it"], shell=True, capture_output=True, text=True, timeout=60)
+            assert curl.returncode == 0, curl.stderr
+            assert json.loads(curl.stdout)["model"] == {"name": "serve_demo", "version": 1}
+        finally:
+            proc.send_signal(signal.SIGINT)
+            returncode = proc.wait(timeout=120)
+    log = (tmp_path / "stderr.log").read_text()
+    assert returncode == 0, log
+    assert "'serve_demo' undeployed" in log
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(predict_url, json={})
