@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from rayplane.errors import RegistryError
+from rayplane.errors import RegistryError, SpecError
 from rayplane.registry import ModelRegistry, ModelVersion
 from rayplane.runtime import RayRuntime, connect
 from rayplane.spec import WorkloadSpec, spec_hash
@@ -74,25 +74,29 @@ def run(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None 
 
 def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | None,
          params: dict[str, Any] | None) -> RunResult:
-    # Imported here so `rayplane validate` and `rayplane models` never pay for Ray Train/Tune.
+    started = time.perf_counter()
+    preflight(spec)
+    # Imported here so `rayplane validate` and `rayplane models` (and a failed preflight) never pay for Ray Train/Tune.
     from ray.data import DataContext
-    from rayplane.data import ensure_data, load_data
+    from rayplane.data import load_data
     from rayplane.training import plan_resources, train_model
+    from rayplane.training.resources import check_fits
     from rayplane.tuning import tune_model
 
-    started = time.perf_counter()
     name = run_name or default_run_name(spec, kind)
     runtime = connect(address)
     # Ray Data's per-operator bars interleave across worker logs; Tune's table and Train's reports show progress.
     DataContext.get_current().enable_progress_bars = False
     console.print(f"[bold]ray[/] {'embedded' if runtime.embedded else 'cluster'} at {runtime.address}, "
                   f"{runtime.cpus:g} CPUs, dashboard {runtime.dashboard_url or 'off'}")
-    ensure_data(spec)
+    plan = plan_resources(spec, runtime.cpus)
+    if runtime.embedded:
+        # Only an embedded cluster is known not to grow; an autoscaling one may add the CPUs a run asks for.
+        check_fits(spec, plan, runtime.cpus)
     data = load_data(spec)
     console.print(f"[bold]data[/] {data.info.get('files')} shard(s) from {spec.data_path}; "
                   f"preprocessing fit on {data.preprocessor.rows:,} training rows")
     data = cache_if_it_fits(data)
-    plan = plan_resources(spec, runtime.cpus)
     workers = spec.train.num_workers
     console.print(f"[bold]{kind}[/] run {name!r}: {workers.min}-{workers.max} worker(s) x "
                   f"{plan.cpus_per_worker:g} CPU, {spec.train.epochs} epoch(s)"
@@ -106,6 +110,21 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     console.print(f"[bold]registry[/] {version.uri} at {version.path}")
     return RunResult(spec=spec, run_name=name, metrics=outcome.metrics, params=outcome.params, version=version,
                      runtime=runtime, seconds=time.perf_counter() - started)
+
+
+def preflight(spec: WorkloadSpec) -> None:
+    """Check what needs no Ray (the data files and their footers, the model code) before Ray starts.
+
+    A missing path or a bad shard then fails in a second, not after a cluster start and a Ray Data pass.
+    """
+    from rayplane.data import ensure_data
+    from rayplane.data.ingest import check_schemas, find_files
+
+    ensure_data(spec)
+    check_schemas(find_files(spec.data_path), spec.data)
+    # Not through rayplane.modeling.builder: importing torch would cost more than the whole check.
+    if spec.model.code and not Path(spec.resolve(spec.model.code)).is_file():
+        raise SpecError(f"model.code: {spec.resolve(spec.model.code)} does not exist")
 
 
 # Share of the object store that encoded datasets may take: the rest is for Serve, Tune and spilling headroom.

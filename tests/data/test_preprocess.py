@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rayplane.data import Preprocessor, load_data
@@ -33,7 +35,9 @@ def test_fit_sees_only_training_rows(ray_session, tmp_path):
     extreme = candidates[rule.is_validation(candidates)]
     assert len(extreme) > 10
     data = pd.concat([frame, extreme], ignore_index=True)
-    write_frame(tmp_path / "d", data, shards=3)
+    write_frame(tmp_path / "d", frame, shards=2)
+    # A shard of validation rows only: its training batches come out empty.
+    pq.write_table(pa.Table.from_pandas(extreme, preserve_index=False), tmp_path / "d" / "part-00002.parquet")
     prepared = load_data(spec)
     train = data[~rule.is_validation(data)]
     a = prepared.preprocessor.state["numeric"][0]
@@ -43,6 +47,7 @@ def test_fit_sees_only_training_rows(ray_session, tmp_path):
     assert prepared.preprocessor.rows == len(train) == prepared.info["train_rows"]
     assert prepared.info["validation_rows"] == len(data) - len(train)
     validation_x = np.stack(prepared.validation.to_pandas()["x"].to_numpy())
+    assert len(validation_x) == prepared.info["validation_rows"]
     assert validation_x[:, 0].max() > 1e4  # the extreme rows are there, scaled by the training statistics
 
 
@@ -63,14 +68,14 @@ def test_streaming_fit_equals_an_in_memory_fit(ray_session, tmp_path):
     assert got["numeric"][0]["missing"] == 600 and got["categorical"][0]["missing"] == 334
 
 
-def test_serving_transform_equals_training_transform(flights_data, flights_dir, flights_spec):
+def test_serving_transform_equals_training_transform(flights_data, flights_encoded, flights_dir, flights_spec):
     pre = flights_data.preprocessor
     raw = pd.read_parquet(flights_dir)
     validation_raw = raw[SplitRule(flights_spec.data).is_validation(raw)]
     # A serving request: JSON records, missing values as null.
     records = json.loads(validation_raw[pre.feature_columns].to_json(orient="records"))
     served = pre.transform_features(pd.DataFrame.from_records(records, columns=pre.feature_columns))
-    trained = flights_data.validation.to_pandas()
+    trained = flights_encoded["validation"]
     trained_x = np.stack(trained["x"].to_numpy())
     assert served.dtype == np.float32 and trained_x.shape == served.shape == (len(validation_raw), pre.input_dim)
     np.testing.assert_allclose(sorted_rows(trained_x), sorted_rows(served), rtol=1e-6, atol=1e-6)
@@ -116,6 +121,18 @@ def test_unseen_rare_and_missing_values(tmp_path):
         pre.transform_features(frame.assign(b=["seven", None, None, None]))
     with pytest.raises(DataError, match="no column 'c'"):
         pre.transform_features(frame.drop(columns="c"))
+
+
+def test_integer_categories_match_however_they_arrive(tmp_path):
+    frame = small_frame(300).assign(c=lambda f: f["b"] % 5)
+    frame.loc[::4, "c"] = None  # an int column with nulls: float64 in pandas
+    pre = fitted(frame, make_spec(tmp_path, features={"numeric": ["a"], "categorical": ["c"]}))
+    assert sorted(pre.state["categorical"][0]["categories"]) == ["0", "1", "2", "3", "4"]
+    requests = [[{"a": 1.0, "c": 3}], [{"a": 1.0, "c": "3"}], [{"a": 1.0, "c": 3.0}], [{"a": 1.0, "c": 3}, {"c": None}]]
+    encoded = [pre.transform_features(pd.DataFrame.from_records(r, columns=pre.feature_columns))[0] for r in requests]
+    for x in encoded[1:]:
+        np.testing.assert_array_equal(x, encoded[0])
+    assert encoded[0][1:].sum() == 1 and encoded[0][-1] == 0  # a kept category, not the bucket
 
 
 def test_labels_by_task(tmp_path):

@@ -41,9 +41,8 @@ def test_identical_rows_share_a_side(tmp_path):
     assert np.array_equal(side[:200], side[200:400]) and np.array_equal(side[:200], side[400:])
 
 
-def test_load_data_splits_disjoint_and_covering(flights_data, flights_spec):
-    train = flights_data.train.to_pandas()
-    validation = flights_data.validation.to_pandas()
+def test_load_data_splits_disjoint_and_covering(flights_data, flights_encoded):
+    train, validation = flights_encoded["train"], flights_encoded["validation"]
     info = flights_data.info
     assert (info["train_rows"], info["validation_rows"]) == (len(train), len(validation))
     assert len(train) + len(validation) + info["missing_label_rows_dropped"] == 3000

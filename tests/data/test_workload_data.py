@@ -77,7 +77,17 @@ def test_ensure_data_runs_prepare_once(tmp_path, capsys):
         ensure_data(load_spec(raw, base_dir=tmp_path))
 
 
+@pytest.fixture()
+def one_torch_thread():
+    """A thread per core would fight the other tests' processes on a 2-core runner."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("one_torch_thread")
 def test_flights_model_beats_the_majority_baseline_in_two_epochs(tmp_path, flights_module):
     """The full 327k flights, the workload's model and settings, plain PyTorch (the model, not Ray, on trial)."""
     spec = load_spec(WORKLOADS / "flights_delay" / "workload.yaml")

@@ -5,6 +5,8 @@
   which hides typos), list-map keys must be unique, and metadata is checked as ObjectMeta.
 - Built-in objects and every Ray pod template: kubernetes-validate, strict; a missing schema fails.
 - serveConfigV2: ray.serve.schema.ServeDeploySchema; runtimeEnvYAML: ray.runtime_env.RuntimeEnv.
+- What the KubeRay 1.7 operator itself refuses beyond the CRD (its utils/validation.go), for the fields
+  rayplane sets.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -27,6 +30,8 @@ SHARED = REPO.parent / "shared"
 CRDS = SHARED / "kuberay" / "v1.7.0" / "crds"
 CHART = REPO / "helm" / "rayplane"
 TOOLS = REPO / ".tools" / "bin"
+# kubernetes-validate re-reads its (large) JSON schemas on every call; they never change, so read each once.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 # The oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the kubectl the tools ship.
 K8S_VERSIONS = ("1.29", "1.34")
 # Transition rules compare with the stored object; on create they always hold.
@@ -181,7 +186,7 @@ def pod_templates(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     if cluster:
         yield "head", cluster["headGroupSpec"]["template"]
         for group in cluster.get("workerGroupSpecs", []):
-            yield f"worker group {group['groupName']}", group["template"]
+            yield f"worker group {group.get('groupName')}", group["template"]
     if obj["kind"] == "RayJob":
         yield "submitter", spec["submitterPodTemplate"]
 
@@ -195,15 +200,26 @@ def cluster_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
 def ray_payload_errors(obj: dict[str, Any]) -> list[str]:
     """serveConfigV2 and runtimeEnvYAML, validated by Ray's own classes."""
     from ray.runtime_env import RuntimeEnv
-    from ray.serve.schema import ServeDeploySchema
+    from ray.serve.schema import DeploymentSchema, ServeApplicationSchema, ServeDeploySchema
 
     errors = []
     spec = obj["spec"]
     if obj["kind"] == "RayService":
+        config = yaml.safe_load(spec["serveConfigV2"])
         try:
-            ServeDeploySchema.model_validate(yaml.safe_load(spec["serveConfigV2"]))
+            ServeDeploySchema.model_validate(config)
         except Exception as exc:  # pydantic's ValidationError, or a YAML error: both are findings
             errors.append(f"RayService serveConfigV2: {exc}")
+        # Serve ignores keys it does not know; a typo'd option would silently not apply.
+        levels = [(config, ServeDeploySchema, "serveConfigV2")]
+        for i, app in enumerate(config.get("applications", [])):
+            levels.append((app, ServeApplicationSchema, f"applications[{i}]"))
+            levels += [(d, DeploymentSchema, f"applications[{i}].deployments[{j}]")
+                       for j, d in enumerate(app.get("deployments", []))]
+        for node, model, where in levels:
+            unknown = set(node) - set(model.model_fields)
+            if unknown:
+                errors.append(f"RayService {where}: unknown fields {sorted(unknown)}")
     if obj["kind"] == "RayJob":
         if "runtimeEnvYAML" in spec:
             env = yaml.safe_load(spec["runtimeEnvYAML"])
@@ -220,10 +236,46 @@ def ray_payload_errors(obj: dict[str, Any]) -> list[str]:
     return errors
 
 
+# KubeRay's name limits: it appends suffixes to RayCluster names, and 6 characters to RayJob/RayService names.
+MAX_NAMES = {"RayCluster": 53, "RayJob": 47, "RayService": 47}
+UPGRADE_TYPES = {"NewCluster", "NewClusterWithIncrementalUpgrade", "None"}
+
+
+def operator_errors(obj: dict[str, Any]) -> list[str]:
+    kind, name, spec = obj["kind"], obj["metadata"]["name"], obj["spec"]
+    errors = []
+    if len(name) > MAX_NAMES[kind] or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name):
+        errors.append(f"{kind} name {name!r}: not a DNS-1035 label of at most {MAX_NAMES[kind]} characters")
+    if kind == "RayJob":
+        if spec.get("ttlSecondsAfterFinished", 0) > 0 and not spec.get("shutdownAfterJobFinishes"):
+            errors.append("RayJob: ttlSecondsAfterFinished needs shutdownAfterJobFinishes")
+        if "clusterSelector" in spec and not spec["clusterSelector"].get("ray.io/cluster"):
+            errors.append("RayJob: clusterSelector needs ray.io/cluster")
+        if ("clusterSelector" in spec) == ("rayClusterSpec" in spec):
+            errors.append("RayJob: set exactly one of rayClusterSpec and clusterSelector")
+        if spec.get("activeDeadlineSeconds", 1) <= 0:
+            errors.append("RayJob: activeDeadlineSeconds must be positive")
+    if kind == "RayService" and spec.get("upgradeStrategy", {}).get("type", "NewCluster") not in UPGRADE_TYPES:
+        errors.append(f"RayService: upgradeStrategy.type must be one of {sorted(UPGRADE_TYPES)}")
+    cluster = cluster_spec(obj)
+    if cluster:
+        if cluster.get("authOptions", {}).get("mode") == "token" and \
+                tuple(map(int, cluster.get("rayVersion", "0.0").split(".")[:2])) < (2, 52):
+            errors.append(f"{kind}: token authentication needs rayVersion 2.52 or later")
+        groups = [g.get("groupName") for g in cluster.get("workerGroupSpecs", [])]
+        if len(groups) != len(set(groups)) or "headgroup" in groups:
+            errors.append(f"{kind}: worker group names must be unique and not headgroup: {groups}")
+        for group in [cluster["headGroupSpec"], *cluster.get("workerGroupSpecs", [])]:
+            params = group.get("rayStartParams", {})
+            if "labels" in params or ("gcsFaultToleranceOptions" in cluster and "redis-password" in params):
+                errors.append(f"{kind}: rayStartParams set what KubeRay reserves: {sorted(params)}")
+    return errors
+
+
 def validation_errors(obj: dict[str, Any]) -> list[str]:
     group = obj["apiVersion"].split("/")[0]
     if group == "ray.io":
-        errors = crd_errors(obj) + ray_payload_errors(obj)
+        errors = crd_errors(obj) + operator_errors(obj) + ray_payload_errors(obj)
         for where, template in pod_templates(obj):
             pod = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "check"}, "template": template}
             errors += builtin_errors(pod, f"{obj['kind']} {where} pod")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +31,21 @@ def test_a_bad_port_is_a_usage_error(served_model):
     out = subprocess.run([*CLI, str(served_model.spec_path), "--port", "70000"], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 2 and "70000" in out.stderr
+
+
+@pytest.mark.slow
+def test_a_port_in_use_is_one_error_line_and_leaves_no_serve_behind(served_model, ray_session):
+    address = ray_session.get_runtime_context().gcs_address
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run([*CLI, str(served_model.spec_path), "--address", address, "--port", str(port)],
+                             capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stderr
+    [error] = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert f"cannot start Serve's HTTP proxy on 127.0.0.1:{port}" in error and "Failed to bind" in error
+    # Nothing is left behind: the next test starts Serve on another port of the same cluster.
 
 
 @pytest.mark.slow

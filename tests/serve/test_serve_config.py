@@ -7,7 +7,7 @@ import json
 import pytest
 from ray.serve.schema import ServeDeploySchema
 
-from rayplane.errors import ServeError
+from rayplane.errors import RegistryError, ServeError
 from rayplane.serve import application_config
 from rayplane.serve.config import IMPORT_PATH, deployment_options, parse_args
 from rayplane.serve.schema import Rejected, check_input_schema, example_record, parse_records, records_validator
@@ -100,15 +100,18 @@ def test_one_record_or_a_list_validates_into_plain_dicts():
     assert parse([GOOD, {**GOOD, "hour": 9}])[1]["hour"] == 9
     # Nullable columns take null, but must still be sent.
     assert parse({**GOOD, "carrier": None, "wind speed": None})[0]["carrier"] is None
-    assert rejected({k: v for k, v in GOOD.items() if k != "temp"}).detail[0]["msg"] == "required field 'temp' is missing"
+    missing = rejected({k: v for k, v in GOOD.items() if k != "temp"})
+    assert missing.detail[0]["msg"] == "required field 'temp' is missing"
 
 
 @pytest.mark.parametrize("record, loc, text", [
-    ({**GOOD, "distance": "500"}, ["body", "distance"], "field 'distance': Input should be a valid number, got string \"500\""),
+    ({**GOOD, "distance": "500"}, ["body", "distance"],
+     "field 'distance': Input should be a valid number, got string \"500\""),
     ({**GOOD, "hour": 7.5}, ["body", "hour"], "field 'hour'"),
     ({**GOOD, "hour": True}, ["body", "hour"], "got boolean true"),
     ({**GOOD, "carrier": 7}, ["body", "carrier"], "field 'carrier': Input should be a valid string"),
-    ({k: v for k, v in GOOD.items() if k != "distance"}, ["body", "distance"], "required field 'distance' is missing"),
+    ({k: v for k, v in GOOD.items() if k != "distance"}, ["body", "distance"],
+     "required field 'distance' is missing"),
     ({**GOOD, "distanse": 1}, ["body", "distanse"], "unknown field 'distanse'; did you mean 'distance'?"),
     ({**GOOD, "distance": None}, ["body", "distance"], "field 'distance'"),
 ])
@@ -150,3 +153,18 @@ def test_example_record_is_valid_and_uses_typical_values():
     example = example_record(SCHEMA, {"distance": 812.5, "carrier": "UA", "hour": 13.0})
     assert example["distance"] == 812.5 and example["carrier"] == "UA" and example["hour"] == 13
     assert parse(example) == [example]
+
+
+def test_the_import_path_builds_the_app_as_serve_builds_it_from_a_config(served_model, tmp_path):
+    # What Serve does with an application of a deploy config (KubeRay's serveConfigV2): import the path and
+    # call it with the args.
+    from ray._common.utils import import_attr
+    from ray.serve import Application
+    from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
+
+    app = application_config(served_model.spec, str(served_model.version.path))
+    built = call_user_app_builder_with_args_if_necessary(import_attr(app["import_path"]), app["args"])
+    assert isinstance(built, Application)
+    with pytest.raises(RegistryError, match="unreadable version metadata"):
+        call_user_app_builder_with_args_if_necessary(import_attr(app["import_path"]),
+                                                     {**app["args"], "model_dir": str(tmp_path)})

@@ -131,7 +131,8 @@ def test_a_wrong_record_in_a_list_is_named(http, endpoint):
 
 
 def test_body_errors(http, endpoint):
-    malformed = http.post(endpoint.predict_url, content=b'{"distance": 12', headers={"content-type": "application/json"})
+    malformed = http.post(endpoint.predict_url, content=b'{"distance": 12',
+                          headers={"content-type": "application/json"})
     assert malformed.status_code == 400 and "not valid JSON" in malformed.json()["detail"]
     empty = post(http, endpoint, [])
     assert empty.status_code == 422 and "empty" in empty.json()["detail"][0]["msg"]
@@ -158,7 +159,9 @@ def test_model_card(http, endpoint, served_model):
 
 
 def test_openapi_shows_the_generated_request_schema(http, endpoint):
-    assert http.get(endpoint.docs_url).status_code == 200
+    docs = http.get(endpoint.docs_url)
+    # The docs page loads the schema from under the route prefix.
+    assert docs.status_code == 200 and "/serve_demo/openapi.json" in docs.text
     spec = http.get(f"{endpoint.url}/openapi.json").json()
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     record, many = body["schema"]["oneOf"]

@@ -25,6 +25,9 @@ COMMANDS = ("run", "train", "tune", "validate")
 # Never worth uploading; .gitignore and .rayignore files in the directory are honoured on top (as Ray does).
 DEFAULT_EXCLUDES = (".git", "__pycache__", "*.pyc", ".venv", ".ipynb_checkpoints", ".pytest_cache")
 MAX_UPLOAD_MIB = 100  # the dashboard's limit on a request body (ray_constants.DASHBOARD_CLIENT_MAX_SIZE)
+# How long `jobs stop` lets the driver wind down (a `run` job undeploys its endpoint) before SIGKILL; Ray's
+# job supervisor reads it from the job's environment and defaults to 3 s.
+STOP_GRACE_S = 30
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
@@ -92,11 +95,12 @@ def build_submission(spec_path: str | Path, command: str = "run", args: tuple[st
             "leave data out with --exclude PATTERN or a .rayignore, and point data.path at storage the cluster "
             "reads (an absolute shared path or a URI)")
     _check_data_reachable(spec, workdir, scan)
+    if command != "validate":
+        _check_storage_outlives_job(spec)
     entrypoint = shlex.join([python, "-m", "rayplane.cli.main", command,
                              str(Path(spec_path).resolve().relative_to(workdir)), *args])
-    runtime_env: dict[str, Any] = {"working_dir": str(workdir), "excludes": patterns}
-    if env:
-        runtime_env["env_vars"] = dict(env)
+    runtime_env = {"working_dir": str(workdir), "excludes": patterns,
+                   "env_vars": {"RAY_JOB_STOP_WAIT_TIME_S": str(STOP_GRACE_S), **(env or {})}}
     metadata = {"rayplane_workload": spec.name, "rayplane_command": command}
     return Submission(entrypoint=entrypoint, runtime_env=runtime_env, metadata=metadata, upload_bytes=scan.total)
 
@@ -113,6 +117,14 @@ def _check_data_reachable(spec: WorkloadSpec, workdir: Path, scan: UploadScan) -
         raise ClusterError(f"data.path {spec.data.path!r} is left out of the upload (excludes, .gitignore or "
                            ".rayignore) and the spec has no data.prepare step to rebuild it: the job could not "
                            "read it; upload it, or use an absolute path or a URI the cluster can read")
+
+
+def _check_storage_outlives_job(spec: WorkloadSpec) -> None:
+    root = spec.storage.root
+    if "://" not in root and not Path(root).expanduser().is_absolute():
+        raise ClusterError(f"storage.root {root!r} is relative: in a job it resolves inside the job's temporary "
+                           "working directory, and the runs and models would be lost with it; use an absolute "
+                           "path or a URI (or the default, with --env RAYPLANE_HOME=...)")
 
 
 def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:

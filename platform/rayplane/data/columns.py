@@ -45,8 +45,21 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
 
 
 def category_strings(series: pd.Series) -> pd.Series:
-    """The values as strings (``7`` and ``"7"`` are one category); missing stays NaN."""
-    return series.astype("str")
+    """The values as strings (``7``, ``7.0`` and ``"7"`` are one category); missing stays NaN.
+
+    An integer column picks up a float type from a single null (in a batch, or in a JSON request), so
+    whole floats are written as integers.
+    """
+    strings = series.astype("str")
+    if not pd.api.types.is_float_dtype(series.dtype):
+        return strings
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    whole = np.isfinite(values) & (values == np.trunc(values))
+    if not whole.any():
+        return strings
+    out = strings.to_numpy(dtype=object)
+    out[whole] = values[whole].astype(np.int64).astype(str)
+    return pd.Series(out, index=series.index, dtype="str")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rayplane.data import ingest
-from rayplane.data.columns import LabelRule
 from rayplane.data.preprocess import Preprocessor
 from rayplane.data.shards import has_parquet
 from rayplane.data.split import SplitRule
@@ -41,10 +39,10 @@ def ensure_data(spec: WorkloadSpec) -> str:
     path = spec.data_path
     prepare = spec.data.prepare
     local = path.removeprefix("file://")
-    if prepare is None or URI_RE.match(local) or Path(local).is_file() or has_parquet(local):
+    # Only a local directory can be generated into; remote data and globs are read as they are.
+    remote_or_glob = URI_RE.match(local) or any(c in local for c in ingest.GLOB_CHARS)
+    if prepare is None or remote_or_glob or Path(local).is_file() or has_parquet(local):
         return path
-    if any(c in local for c in ingest.GLOB_CHARS):
-        raise DataError(f"data.path: {path} is a glob, but data.prepare writes into a directory")
     script = Path(spec.resolve(prepare.script))
     print(f"preparing {spec.name} data: {script.name} -> {local} ({prepare.shards} shards)", flush=True)
     started = time.monotonic()
@@ -118,6 +116,7 @@ def encode_split(
     batch: pd.DataFrame, preprocessor: Preprocessor, split: SplitRule, validation: bool
 ) -> dict[str, Any]:
     """The batch's labelled rows on one side of the split, encoded to x and y."""
-    labels = LabelRule.of(split.data_spec).values(batch[preprocessor.label])
-    keep = (split.is_validation(batch) == validation) & ~np.isnan(labels)
-    return preprocessor.transform_batch(batch[keep])
+    labels = batch[preprocessor.label]
+    keep = (split.is_validation(batch) == validation) & labels.notna().to_numpy()
+    # Encoding every row and selecting from the matrix is cheaper than selecting from Arrow-backed columns.
+    return {"x": preprocessor.transform_features(batch)[keep], "y": preprocessor.transform_labels(labels[keep])}

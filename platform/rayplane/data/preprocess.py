@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rayplane.data.columns import LabelRule, category_strings, numeric_block, require_columns
 from rayplane.errors import DataError
@@ -34,7 +36,7 @@ class Preprocessor:
         self._fill = np.array([c["fill"] for c in numeric], dtype=np.float64)
         self._shift = np.array([c["shift"] for c in numeric], dtype=np.float64)
         self._scale = np.array([c["scale"] for c in numeric], dtype=np.float64)
-        self._categories = [pd.Index(c["categories"], dtype=object) for c in state["categorical"]]
+        self._categories = [pa.array(c["categories"], pa.string()) for c in state["categorical"]]
         self._labels = LabelRule(state["label"], state["task"], state["num_classes"])
 
     # -- fitting ----------------------------------------------------------------------------------------------
@@ -128,10 +130,10 @@ class Preprocessor:
         x[:, :k] = (np.where(np.isnan(raw), self._fill, raw) - self._shift) / self._scale
         rows, offset = np.arange(n), k
         for name, categories in zip(self.categorical_columns, self._categories):
-            codes = categories.get_indexer(category_strings(frame[name]))
-            # -1 (unseen or missing) goes to the shared bucket after the kept categories.
-            codes[codes < 0] = len(categories)
-            x[rows, offset + codes] = 1.0
+            values = pa.array(category_strings(frame[name]), pa.string(), from_pandas=True)
+            # Unseen and missing values (null positions) go to the shared bucket after the kept categories.
+            codes = pc.index_in(values, value_set=categories).fill_null(len(categories))
+            x[rows, offset + codes.to_numpy(zero_copy_only=False)] = 1.0
             offset += len(categories) + 1
         return x
 

@@ -29,9 +29,10 @@ class SplitRule:
     def is_validation(self, frame: pd.DataFrame) -> np.ndarray:
         spec = self.data_spec
         numeric = numeric_block(frame, spec.features.numeric)
-        canonical = pd.DataFrame({f"n{i}": numeric[:, i] for i in range(numeric.shape[1])}, index=pd.RangeIndex(len(frame)))
+        canonical = pd.DataFrame({f"n{i}": numeric[:, i] for i in range(numeric.shape[1])},
+                                 index=pd.RangeIndex(len(frame)))
         for i, col in enumerate(spec.features.categorical):
-            canonical[f"c{i}"] = category_strings(frame[col]).to_numpy(dtype=object, na_value=None)
+            canonical[f"c{i}"] = category_strings(frame[col]).array
         canonical["label"] = LabelRule.of(spec).values(frame[spec.label])
         hashes = pd.util.hash_pandas_object(canonical, index=False, hash_key=self.hash_key).to_numpy()
         return (hashes % BUCKETS) < self.threshold

@@ -21,6 +21,7 @@ from rayplane.errors import DataError
 from rayplane.spec.models import DataSpec
 
 BAD_LABELS_KEPT = 3
+MOMENTS = ("count", "mean", "m2")
 
 
 def summarize(ds: Any, data_spec: DataSpec, split: SplitRule | None = None) -> dict[str, Any]:
@@ -89,7 +90,8 @@ def _label(labels: np.ndarray, data_spec: DataSpec) -> dict[str, Any]:
     if data_spec.task == "binary":
         return {"count": len(labels), "positives": int((labels == 1).sum())}
     if data_spec.task == "multiclass":
-        return {"count": len(labels), "classes": np.bincount(labels.astype(np.int64), minlength=data_spec.num_classes).tolist()}
+        classes = np.bincount(labels.astype(np.int64), minlength=data_spec.num_classes)
+        return {"count": len(labels), "classes": classes.tolist()}
     mean = float(labels.mean()) if len(labels) else 0.0
     return {"count": len(labels), "mean": mean, "m2": float(((labels - mean) ** 2).sum())}
 
@@ -106,18 +108,17 @@ def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _merge_moments(na, ma, m2a, nb, mb, m2b):
-    n = na + nb
-    delta = mb - ma
-    mean = np.where(n > 0, ma + delta * np.divide(nb, n, out=np.zeros_like(ma), where=n > 0), 0.0)
-    m2 = m2a + m2b + delta**2 * np.divide(na * nb, n, out=np.zeros_like(ma), where=n > 0)
-    return n, mean, m2
+def _merge_moments(a_n, a_mean, a_m2, b_n, b_mean, b_m2):
+    """Count, mean and M2 of two parts taken together (Chan et al.), for arrays or scalars."""
+    a_n, a_mean, a_m2, b_n, b_mean, b_m2 = map(np.float64, (a_n, a_mean, a_m2, b_n, b_mean, b_m2))
+    n = a_n + b_n
+    share = np.divide(b_n, n, out=np.zeros_like(n), where=n > 0)
+    delta = b_mean - a_mean
+    return n, a_mean + delta * share, a_m2 + b_m2 + delta**2 * a_n * share
 
 
 def _merge_numeric(a: dict[str, list], b: dict[str, list]) -> dict[str, list]:
-    arr = {k: np.asarray(a[k], dtype=np.float64) for k in ("count", "mean", "m2")}
-    brr = {k: np.asarray(b[k], dtype=np.float64) for k in ("count", "mean", "m2")}
-    n, mean, m2 = _merge_moments(arr["count"], arr["mean"], arr["m2"], brr["count"], brr["mean"], brr["m2"])
+    n, mean, m2 = _merge_moments(*(a[k] for k in MOMENTS), *(b[k] for k in MOMENTS))
     return {
         "count": n.astype(np.int64).tolist(),
         "missing": [x + y for x, y in zip(a["missing"], b["missing"])],
@@ -143,6 +144,6 @@ def _merge_label(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     elif "classes" in a:
         merged["classes"] = [x + y for x, y in zip(a["classes"], b["classes"])]
     else:
-        n, mean, m2 = _merge_moments(*(np.float64(v) for v in (a["count"], a["mean"], a["m2"], b["count"], b["mean"], b["m2"])))
+        _, mean, m2 = _merge_moments(*(a[k] for k in MOMENTS), *(b[k] for k in MOMENTS))
         merged.update(mean=float(mean), m2=float(m2))
     return merged

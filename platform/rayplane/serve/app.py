@@ -50,7 +50,8 @@ class ModelServer:
         torch.set_num_threads(1)
         self.version = ModelVersion.from_path(model_dir)
         self.predictor = Predictor(self.version)
-        self.example = example_record(self.version.metadata["input_schema"], typical_values(self.predictor.preprocessor))
+        typical = typical_values(self.predictor.preprocessor)
+        self.example = example_record(self.version.metadata["input_schema"], typical)
         self.reconfigure({})
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:

@@ -85,7 +85,12 @@ def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | Non
 
     http = spec.serve
     owns_serve = _running_http_options() is None
-    serve.start(http_options={"host": http.host, "port": http.port}, logging_config=LOGGING)
+    try:
+        serve.start(http_options={"host": http.host, "port": http.port}, logging_config=LOGGING)
+    except Exception as exc:  # the proxy's own error (a port in use, say) arrives wrapped in a RayTaskError
+        if owns_serve:
+            serve.shutdown()  # the controller outlives its failed proxy; it would pin the bad address
+        raise ServeError(f"cannot start Serve's HTTP proxy on {http.host}:{http.port}: {_gist(str(exc))}") from exc
     running = _running_http_options()
     if (running.host, running.port) != (http.host, http.port):
         raise ServeError(

@@ -58,7 +58,7 @@ def check_input_schema(input_schema: Any) -> list[dict[str, Any]]:
     return input_schema
 
 
-def record_type(input_schema: list[dict[str, Any]], title: str = "Record") -> type:
+def record_type(input_schema: list[dict[str, Any]]) -> type:
     """A TypedDict with one key per input column (keys are the column names exactly, whatever they are)."""
     fields: dict[str, Any] = {}
     for col in check_input_schema(input_schema):
@@ -66,7 +66,7 @@ def record_type(input_schema: list[dict[str, Any]], title: str = "Record") -> ty
         nullable = bool(col.get("nullable", False))
         what = f"{col['dtype']}{', or null (imputed)' if nullable else ''}"
         fields[col["name"]] = Annotated[kind | None if nullable else kind, Field(description=what)]
-    record = TypedDict(title, fields)
+    record = TypedDict("Record", fields)
     record.__pydantic_config__ = RECORD_CONFIG
     return record
 

@@ -110,10 +110,17 @@ def _without_tags(loc: tuple) -> list:
     shown, annotation = [], WorkloadSpec
     for part in loc:
         nxt = _step(annotation, part)
+        if nxt is None and _scalar_union(annotation):
+            continue  # pydantic names the member it tried ("float", "literal['auto']"); the user wrote no such key
         if not (nxt is not None and isinstance(nxt, type) and nxt in _flatten(annotation)):
             shown.append(part)
         annotation = nxt
     return shown
+
+
+def _scalar_union(annotation: Any) -> bool:
+    members = [m for m in _flatten(annotation) if m is not type(None)]
+    return len(members) > 1 and not any(isinstance(m, type) and issubclass(m, BaseModel) for m in members)
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:

@@ -74,7 +74,7 @@ class Prepare(StrictModel):
 
 
 class DataSpec(StrictModel):
-    path: str = Field(description="Directory, glob or URI (s3://, gs://, hdfs://, file://) of Parquet shards.")
+    path: str = Field(min_length=1, description="Directory, glob or URI (s3://, gs://, hdfs://, file://) of Parquet shards.")
     label: str
     task: Literal["binary", "multiclass", "regression"]
     features: Features
@@ -276,7 +276,7 @@ class WorkloadSpec(StrictModel):
                     f"nor a key of model.params{did_you_mean(key, sorted(allowed))}"
                 )
         if self.tune.metric is None and self.tune.mode is not None:
-            raise ValueError("tune.mode is set but tune.metric is not: set both, or neither for the task's default")
+            raise ValueError("tune.mode: set without tune.metric; set both, or neither for the task's default")
         reported = REPORTED_METRICS[self.data.task]
         if self.tune.metric is not None and self.tune.metric not in reported:
             raise ValueError(

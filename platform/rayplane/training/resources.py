@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rayplane.errors import SpecError
 from rayplane.spec import WorkloadSpec
 
 
@@ -34,3 +35,17 @@ def plan_resources(spec: WorkloadSpec, cluster_cpus: float) -> ResourcePlan:
     else:
         concurrent = int(spec.tune.max_concurrent_trials)
     return ResourcePlan(cpus_per_worker=cpus, max_concurrent_trials=concurrent, reserved_for_data=reserve)
+
+
+def check_fits(spec: WorkloadSpec, plan: ResourcePlan, cluster_cpus: float) -> None:
+    """SpecError when the smallest worker group needs more CPUs than a cluster that will not grow has.
+
+    Such a run would not fail by itself: its placement group would wait forever.
+    """
+    workers = spec.train.num_workers.min
+    needed = workers * plan.cpus_per_worker
+    if needed > cluster_cpus:
+        raise SpecError(
+            f"train.cpus_per_worker: {workers} worker(s) x {plan.cpus_per_worker:g} CPU need {needed:g} CPUs, "
+            f"but this cluster has {cluster_cpus:g}; lower it (or train.num_workers.min), or use 'auto'"
+        )
