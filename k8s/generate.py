@@ -107,7 +107,7 @@ def json_patch(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
         ops += [{"op": "add", "path": f"{path}/{pointer(k)}", "value": new[k]} for k in new if k not in old]
         return ops
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [op for i, (a, b) in enumerate(zip(old, new)) for op in json_patch(a, b, f"{path}/{i}")]
+        return [op for i, (a, b) in enumerate(zip(old, new, strict=True)) for op in json_patch(a, b, f"{path}/{i}")]
     return [] if old == new else [{"op": "replace", "path": path, "value": new}]
 
 

@@ -56,7 +56,7 @@ def test_secure_by_default(rendered, name):
     for obj in rays:
         cluster = cluster_spec(obj)
         if cluster:
-            assert cluster["authOptions"] == {"mode": "token", **_secret_name(kinds, name)}
+            assert cluster["authOptions"] == {"mode": "token", **_secret_name(name)}
             assert cluster["headGroupSpec"]["serviceType"] == "ClusterIP"
             assert cluster["headGroupSpec"].get("enableIngress") is not True
             if cluster["enableInTreeAutoscaling"]:
@@ -79,7 +79,7 @@ def _assert_locked_down(context: dict) -> None:
     assert context["capabilities"] == {"drop": ["ALL"]}
 
 
-def _secret_name(kinds, name) -> dict:
+def _secret_name(name: str) -> dict:
     return {"secretName": "rayplane-token"} if name == "gcs-ft" else {}
 
 

@@ -11,7 +11,8 @@ BAD = [
     # (helm arguments, what the error must say)
     (["--set", "workerGroups.cpu.replcas=1"], "additional properties 'replcas' not allowed"),
     (["--set", "autoscalling.enabled=false"], "additional properties 'autoscalling' not allowed"),
-    (["--set-string", "workerGroups.cpu.maxReplicas=4"], "at '/workerGroups/cpu/maxReplicas': got string, want integer"),
+    (["--set-string", "workerGroups.cpu.maxReplicas=4"],
+     "at '/workerGroups/cpu/maxReplicas': got string, want integer"),
     (["--set", "workerGroups.cpu.minReplicas=-1"], "at '/workerGroups/cpu/minReplicas': minimum: got -1, want 0"),
     (["--set", "workerGroups.cpu.replicas=-2"], "at '/workerGroups/cpu/replicas': minimum: got -2, want 0"),
     (["--set", "autoscaling.upscalingMode=Fast"], "at '/autoscaling/upscalingMode'"),
@@ -33,10 +34,12 @@ BAD = [
     (["--set", "podSecurityContext.runAsNonroot=true"], "additional properties 'runAsNonroot' not allowed"),
     # Cross-field rules the chart checks while rendering.
     (["--set", "workerGroups.cpu.minReplicas=5"], "workerGroups.cpu: minReplicas (5) is greater than maxReplicas (4)"),
-    (["--set", "workerGroups.cpu.replicas=9"], "workerGroups.cpu: replicas (9) must be between minReplicas (0) and maxReplicas (4)"),
+    (["--set", "workerGroups.cpu.replicas=9"],
+     "workerGroups.cpu: replicas (9) must be between minReplicas (0) and maxReplicas (4)"),
     (["--set", "workerGroups.cpu.enabled=false"], "workerGroups: enable at least one worker group"),
     (["--set", "rayJob.enabled=true,rayJob.cluster=release,cluster.enabled=false"], "there is no RayCluster to run on"),
-    (["--set", "rayJob.enabled=true,storage.create.enabled=false"], "rayJob: runs, checkpoints and models must be on shared storage"),
+    (["--set", "rayJob.enabled=true,storage.create.enabled=false"],
+     "rayJob: runs, checkpoints and models must be on shared storage"),
 ]
 
 

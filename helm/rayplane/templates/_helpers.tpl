@@ -40,7 +40,11 @@ labels:
 {{- end -}}
 
 {{- define "rayplane.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
 {{- default (include "rayplane.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "rayplane.image" -}}

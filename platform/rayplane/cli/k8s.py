@@ -27,7 +27,8 @@ def render_options(command):
     @click.option("--ephemeral", is_flag=True, help="Give the job its own cluster, deleted when it finishes.")
     @click.option("--working-dir", help="URI of a zip of the spec's directory (Ray runtime_env working_dir); "
                                         "default: the workloads baked into the image.")
-    @click.option("--spec-path", "cluster_spec_path", help="Path of the spec on the cluster (default: derived from the above).")
+    @click.option("--spec-path", "cluster_spec_path",
+                  help="Path of the spec on the cluster (default: derived from the above).")
     @click.option("--model-version", type=click.IntRange(min=1),
                   help="Version the RayService serves (default: the latest, when the storage is mounted here).")
     @click.option("--upgrade-strategy", type=click.Choice(UPGRADE_STRATEGIES), default="NewCluster",
@@ -121,7 +122,7 @@ def apply(renderer: Renderer, only: str | None, client) -> None:
 
 @k8s.command()
 @click.argument("spec_path", metavar="[SPEC]", required=False, type=click.Path(dir_okay=False))
-@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace to look in.")
 @cluster_options
 def status(spec_path: str | None, namespace: str, client) -> None:
     """State of the RayJobs and RayServices rayplane applied (only SPEC's, when given)."""

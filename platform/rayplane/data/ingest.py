@@ -9,6 +9,7 @@ instead of deep inside a Ray task.
 from __future__ import annotations
 
 import fnmatch
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,19 @@ def _check_column(file: str, schema: pa.Schema, column: str, role: str, accepts:
     if not any(test(kind) for test in accepts):
         wanted = "a number or bool" if accepts is NUMBER else "strings, integers or bools"
         raise DataError(f"{file}: column {column!r} has type {kind}, but {role} needs {wanted}")
+
+
+FAILED_FRAGMENT = re.compile(r"Failed to read fragment (\S+)")
+
+
+def read_error(exc: Exception) -> DataError | None:
+    """The DataError naming the shard behind a Ray read task's I/O failure (None for any other failure)."""
+    cause = getattr(exc, "cause", None)
+    if not isinstance(cause, (OSError, pa.ArrowException)):
+        return None
+    file = FAILED_FRAGMENT.search(str(exc))
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return DataError(f"{file.group(1) if file else 'a data.path shard'}: not a readable Parquet file ({reason})")
 
 
 def read(source: Source, data_spec: DataSpec) -> Any:

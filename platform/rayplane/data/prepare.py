@@ -84,7 +84,14 @@ def load_data(spec: WorkloadSpec) -> PreparedData:
     ingest.check_schemas(source, data_spec)
     raw = ingest.read(source, data_spec)
     split = SplitRule(data_spec)
-    summary = summarize(raw, data_spec, split)
+    try:
+        summary = summarize(raw, data_spec, split)
+    except Exception as exc:  # a RayTaskError; Ray is not imported at module level here
+        # A shard whose footer reads but whose pages do not fails only now, inside a Ray read task.
+        error = ingest.read_error(exc)
+        if error is None:
+            raise
+        raise error from None
     preprocessor = Preprocessor.from_summary(summary, data_spec)
     if summary["validation_rows"] == 0:
         raise DataError(

@@ -66,8 +66,9 @@ class Renderer:
     def rayjob(self) -> dict[str, Any]:
         opts = self.options
         spec: dict[str, Any] = {"entrypoint": shlex.join(self.entrypoint())}
-        if self.runtime_env():
-            spec["runtimeEnvYAML"] = yaml.safe_dump(self.runtime_env(), sort_keys=False)
+        runtime_env = self.runtime_env()
+        if runtime_env:
+            spec["runtimeEnvYAML"] = yaml.safe_dump(runtime_env, sort_keys=False)
         spec.update(backoffLimit=0, submissionMode="K8sJobMode", submitterPodTemplate=self.template.submitter())
         if opts.active_deadline_seconds:
             spec["activeDeadlineSeconds"] = opts.active_deadline_seconds
