@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from tests_helpers import free_port
 
 CLI = [sys.executable, "-m", "rayplane.cli.main", "serve"]
+PRINTED = re.compile(r"^(endpoint|docs|dashboard|try it) +(.+)$")
 
 
 def test_a_missing_version_is_one_line_and_exit_1(served_model):
@@ -60,8 +62,8 @@ def test_serve_prints_a_working_endpoint_and_undeploys_on_ctrl_c(served_model, r
         try:
             printed = {}
             while "try it" not in printed:
-                key, _, value = lines.get(timeout=300).strip().partition(" ")
-                printed[key if key != "try" else "try it"] = value.strip().removeprefix("it").strip()
+                label, value = PRINTED.match(lines.get(timeout=300)).groups()
+                printed[label] = value
             predict_url = f"http://127.0.0.1:{port}/serve_demo/predict"
             assert printed["endpoint"] == predict_url
             assert printed["docs"] == f"http://127.0.0.1:{port}/serve_demo/docs"
@@ -71,7 +73,11 @@ def test_serve_prints_a_working_endpoint_and_undeploys_on_ctrl_c(served_model, r
             assert json.loads(curl.stdout)["model"] == {"name": "serve_demo", "version": 1}
         finally:
             proc.send_signal(signal.SIGINT)
-            returncode = proc.wait(timeout=120)
+            try:
+                returncode = proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
     log = (tmp_path / "stderr.log").read_text()
     assert returncode == 0, log
     assert "'serve_demo' undeployed" in log

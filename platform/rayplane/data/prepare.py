@@ -88,7 +88,7 @@ def load_data(spec: WorkloadSpec) -> PreparedData:
         summary = summarize(raw, data_spec, split)
     except Exception as exc:  # a RayTaskError; Ray is not imported at module level here
         # A shard whose footer reads but whose pages do not fails only now, inside a Ray read task.
-        error = ingest.read_error(exc)
+        error = ingest.read_error(exc, source, data_spec)
         if error is None:
             raise
         raise error from None
