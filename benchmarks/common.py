@@ -46,6 +46,25 @@ def synthetic_spec(ctx: Context, rows: int, **changes: Any):
     return spec
 
 
+def encode_in_memory(spec):
+    """(preprocessor, train, validation) of the whole dataset read by pyarrow into one process: the plain
+    baselines' data, encoded by rayplane's own preprocessing so both sides learn from the same numbers."""
+    import pyarrow.dataset as pads
+
+    from rayplane.data.ingest import find_files
+    from rayplane.data.prepare import encode_split
+    from rayplane.data.preprocess import Preprocessor
+    from rayplane.data.split import SplitRule
+    from rayplane.data.stats import summarize_frame
+
+    columns = [*spec.data.features.all, spec.data.label]
+    frame = pads.dataset(find_files(spec.data_path).files, format="parquet").to_table(columns=columns).to_pandas()
+    split = SplitRule(spec.data)
+    preprocessor = Preprocessor.from_summary(summarize_frame(frame, spec.data, split), spec.data)
+    return (preprocessor, encode_split(frame, preprocessor, split, validation=False),
+            encode_split(frame, preprocessor, split, validation=True))
+
+
 @contextmanager
 def ray_cluster(num_cpus: int | None = None) -> Iterator[None]:
     """A private local Ray for the benchmarks (kept as it is when this process is already connected)."""

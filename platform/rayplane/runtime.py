@@ -40,8 +40,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> RayRu
                 logging_level=logging.WARNING,
                 log_to_driver=True,
             )
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise ClusterError(f"cannot connect to Ray at {address!r}: {exc}") from exc
+        except Exception as exc:  # ray.init raises bare Exception for a node that never came up
+            what = f"connect to Ray at {address!r}" if address else "start an embedded Ray"
+            raise ClusterError(f"cannot {what}: {type(exc).__name__}: {exc}") from exc
     context = ray.get_runtime_context()
     node = ray._private.worker.global_worker.node
     dashboard = ray._private.worker.get_dashboard_url() or None

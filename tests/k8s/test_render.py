@@ -11,7 +11,7 @@ from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, hel
 
 from rayplane.cli.main import main
 from rayplane.registry import ModelRegistry
-from rayplane.serve.config import application_config
+from rayplane.serve.config import LOGGING, application_config
 from rayplane.spec import load_spec
 
 SPEC = REPO / "workloads" / "flights_delay" / "workload.yaml"
@@ -51,7 +51,8 @@ def test_flagship_renders_valid_objects(capsys):
 def test_serve_config_is_the_local_serve_application(capsys):
     service = objects(capsys, "--model-version", "3", "--only", "rayservice")["RayService"]
     spec = load_spec(SPEC)
-    expected = {"applications": [application_config(spec, "/mnt/rayplane/models/flights_delay/v3")]}
+    expected = {"applications": [application_config(spec, "/mnt/rayplane/models/flights_delay/v3")],
+                "logging_config": LOGGING}
     assert yaml.safe_load(service["spec"]["serveConfigV2"]) == expected
     assert service["metadata"]["annotations"]["rayplane.io/model-version"] == "3"
     assert service["spec"]["upgradeStrategy"] == {"type": "NewCluster"}

@@ -128,9 +128,10 @@ class Renderer:
         return f"{IMAGE_WORKLOADS}/{self.spec.base_dir.name}/{self.spec_file.name}"
 
     def serve_config(self, version: int) -> dict[str, Any]:
-        from rayplane.serve.config import application_config
+        from rayplane.serve.config import LOGGING, application_config
 
-        return {"applications": [application_config(self.spec, self.model_dir(version))]}
+        # The top-level logging config is what turns the proxy's access log off, as `rayplane serve` does.
+        return {"applications": [application_config(self.spec, self.model_dir(version))], "logging_config": LOGGING}
 
     def model_dir(self, version: int) -> str:
         return f"{self.storage_root()}/models/{self.spec.name}/v{version}"

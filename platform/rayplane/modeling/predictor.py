@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pandas as pd
 import torch
 
 from rayplane.data.preprocess import Preprocessor
+from rayplane.errors import RegistryError
 from rayplane.modeling.builder import build_model, read_model_code
 from rayplane.modeling.tasks import decode
 from rayplane.registry import ModelVersion
@@ -27,7 +29,11 @@ class Predictor:
             meta["model_params"],
             origin=str(code),
         )
-        self.model.load_state_dict(torch.load(version.path / "model.pt", map_location="cpu", weights_only=True))
+        weights = version.path / "model.pt"
+        try:
+            self.model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+            raise RegistryError(f"{weights}: cannot load the weights of {version.uri}: {exc}") from exc
         self.model.eval()
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
