@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import socket
 import time
 from collections.abc import Callable
@@ -25,3 +26,21 @@ def wait_for(condition: Callable[[], object], *, timeout: float, what: str, inte
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+DELETE = object()
+
+
+def with_changes(base: dict, changes: dict) -> dict:
+    """A deep copy of ``base`` with dotted-path ``changes`` applied (the value DELETE removes the key)."""
+    result = copy.deepcopy(base)
+    for dotted, value in changes.items():
+        *parents, leaf = dotted.split(".")
+        node = result
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is DELETE:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return result

@@ -8,7 +8,6 @@ does any work.
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ import yaml
 from rayplane.cli.main import main
 from rayplane.errors import SpecError
 from rayplane.spec import load_spec
-from tests_helpers import REPO
+from tests_helpers import DELETE, REPO, with_changes
 
 GOOD = {
     "name": "demo",
@@ -32,22 +31,8 @@ GOOD = {
     "model": {"params": {"hidden": 8}},
     "tune": {"search_space": {"lr": {"type": "loguniform", "low": 1e-4, "high": 1e-2}}},
 }
-DELETE = object()
-
-
 def changed(changes: dict) -> dict:
-    """GOOD with dotted-path ``changes`` applied (DELETE removes the key)."""
-    spec = copy.deepcopy(GOOD)
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        node = spec
-        for key in parents:
-            node = node.setdefault(key, {})
-        if value is DELETE:
-            del node[leaf]
-        else:
-            node[leaf] = value
-    return spec
+    return with_changes(GOOD, changes)
 
 
 def dim(**kwargs) -> dict:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from tests_helpers import REPO
+from tests_helpers import DELETE, REPO, with_changes
 from rayplane.cli.main import cli, main
 from rayplane.errors import SpecError
 from rayplane.spec import load_spec, override, spec_hash
@@ -24,19 +23,8 @@ GOOD = {
 
 
 def mutate(path: str, value):
-    spec = copy.deepcopy(GOOD)
-    *parents, leaf = path.split(".")
-    node = spec
-    for key in parents:
-        node = node.setdefault(key, {})
-    if value is DELETE:
-        del node[leaf]
-    else:
-        node[leaf] = value
-    return spec
+    return with_changes(GOOD, {path: value})
 
-
-DELETE = object()
 
 BAD = [
     # (field path, value, the message must contain all of these)
