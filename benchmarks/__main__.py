@@ -33,8 +33,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                                                                            "/tmp/rayplane-bench")),
                         help="generated data, runs and models (data is reused between runs)")
     parser.add_argument("--serve-port", type=int, default=None, help="port for Ray Serve (default: a free one)")
-    parser.add_argument("--docs", action="store_true",
-                        help="also write docs/benchmarks.md and its charts from the results")
+    parser.add_argument("--docs", type=Path, nargs="?", const=REPO / "docs", default=None, metavar="DIR",
+                        help="also write DIR/benchmarks.md (default DIR: docs/) and its charts from the results")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in (*BENCHMARKS, "all", "report")]
     if unknown:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     results = report.load(out)
     print(report.table(results))
     if args.docs:
-        report.write_docs(results, command, REPO / "docs")
+        report.write_docs(results, command, args.docs)
     return 0
 
 

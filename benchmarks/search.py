@@ -75,7 +75,7 @@ def search(ctx: Context, spec, train, validation, sampler: str, seed: int) -> li
         tune.with_parameters(trainable, train=train, validation=validation, task=spec.data.task),
         param_space=to_tune_space(spec.tune.search_space),
         tune_config=tune.TuneConfig(metric="val_auc", mode="max", num_samples=ctx.size.search_trials,
-                                    max_concurrent_trials=1, search_alg=OptunaSearch(sampler=samplers[sampler]())),
+                                    max_concurrent_trials=1, reuse_actors=True, search_alg=OptunaSearch(sampler=samplers[sampler]())),
         run_config=tune.RunConfig(name=f"search-{sampler}-{seed}-{time.time_ns()}",
                                   storage_path=str(ctx.work_dir / "search"), verbose=0),
     )
@@ -96,7 +96,8 @@ def fit_and_score(config: dict[str, Any], train: dict, validation: dict, task: s
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    x, y = torch.from_numpy(train["x"]), as_target(task, torch.from_numpy(train["y"]))
+    x = torch.from_numpy(np.require(train["x"], requirements="W"))
+    y = as_target(task, torch.from_numpy(np.require(train["y"], requirements="W")))
     model = build_model(None, x.shape[1], 1, {k: config[k] for k in ("hidden", "layers", "dropout")})
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     criterion = loss_fn(task)
@@ -107,7 +108,7 @@ def fit_and_score(config: dict[str, Any], train: dict, validation: dict, task: s
             optimizer.step()
     model.eval()
     with torch.inference_mode():
-        scores = model(torch.from_numpy(validation["x"])).view(-1).numpy()
+        scores = model(torch.from_numpy(np.require(validation["x"], requirements="W"))).view(-1).numpy()
     return auc(scores, validation["y"])
 
 

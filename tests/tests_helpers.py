@@ -44,3 +44,15 @@ def with_changes(base: dict, changes: dict) -> dict:
         else:
             node[leaf] = value
     return result
+
+
+def alive_actor_pids(class_name_part: str) -> list[int]:
+    """Pids of the live actors of the connected Ray whose class name contains ``class_name_part``.
+
+    From the GCS actor table: ``ray.util.state.list_actors`` goes through the dashboard, which the session's
+    Ray (tests/conftest.py) runs without.
+    """
+    from ray._private.state import actors
+
+    return [a["Pid"] for a in actors().values()
+            if a["State"] == "ALIVE" and class_name_part in a["ActorClassName"] and a["Pid"]]

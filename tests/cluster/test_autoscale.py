@@ -1,8 +1,8 @@
 """Autoscaling workers: a training run starts with what the cluster has, grows as Ray's autoscaler adds nodes,
-and the nodes go away after the run. Recorded: the node count over time and the world sizes the run reached.
+and the nodes go away after the run. Recorded: the node count over time and the world size of every epoch.
 
-The head has 1 CPU and each Train worker needs 1, so the run can start with one worker only; the autoscaler
-adds a 2-CPU worker node for the second (one CPU for the Train worker, one for Ray Data).
+The head has 2 CPUs and each Train worker needs 1.5, so the run can start with one worker only; the autoscaler
+adds a 3-CPU worker node for the second (1.5 CPUs for the Train worker, the rest for Ray Data).
 """
 
 from __future__ import annotations
@@ -61,10 +61,11 @@ class NodeCounter:
 
 
 def test_training_grows_onto_autoscaled_nodes_which_go_away_after(tmp_path, cluster, record_property):
-    workload = write_workload(tmp_path / "workload", rows=2000, num_workers={"min": 1, "max": 2},
-                              cpus_per_worker=1, epochs=8)
-    autoscaling = start_cluster(tmp_path / "state", "--num-cpus", "1", "--autoscale", "--min-workers", "0",
-                                "--max-workers", "2", "--worker-cpus", "2", "--idle-timeout-s", "15")
+    # Enough epochs to outlast the ~20 s a node takes to join and the run to resize onto it.
+    workload = write_workload(tmp_path / "workload", rows=600, num_workers={"min": 1, "max": 2},
+                              cpus_per_worker=1.5, epochs=EPOCHS)
+    autoscaling = start_cluster(tmp_path / "state", "--num-cpus", "2", "--autoscale", "--min-workers", "0",
+                                "--max-workers", "2", "--worker-cpus", "3", "--idle-timeout-s", "15")
     try:
         # `cluster down` stops only its own cluster: the two clusters share no process.
         assert not {p.pid for p in autoscaling.processes()} & {p.pid for p in cluster.processes()}
@@ -72,18 +73,22 @@ def test_training_grows_onto_autoscaled_nodes_which_go_away_after(tmp_path, clus
         with NodeCounter(client) as nodes:
             env = [arg for pair in NO_DATA_UPSCALING for arg in ("--env", pair)]
             run = autoscaling.cli("submit", str(workload), "--command", "train", "--follow", "--submission-id",
-                                  "grow-1", "--env", f"RAYPLANE_HOME={tmp_path / 'home'}", *env, timeout=600)
+                                  "grow-1", "--env", f"RAYPLANE_HOME={tmp_path / 'home'}", *env,
+                                  "--env", "RAY_DEDUP_LOGS=0", timeout=600)  # every worker's report, in full
             finished_at = len(nodes.samples)
             wait_for(lambda: nodes.counts and nodes.counts[-1] == 1, timeout=180,
                      what="the idle worker nodes to be removed", interval=1)
-        sizes = [int(n) for n in re.findall(r"Attempting to start training worker group of size (\d+)", run.stdout)]
-        record = {"world_sizes": sizes, "node_count_changes": nodes.changes(),
-                  "summary_world_size": re.findall(r"world_size\W+(\d+)", run.stdout)[-1:]}
+        # Every epoch's report, in order; a resize restarts from the last checkpoint and repeats an epoch.
+        epochs = [(int(e), int(w)) for e, w in re.findall(
+            r"Reporting training result \d+: TrainingReport\(.*?'epoch': (\d+),.*?'world_size': (\d+)", run.stdout)]
+        world_sizes = [s for i, s in enumerate(epochs) if i == 0 or s[1] != epochs[i - 1][1]]
+        record = {"world_size_from_epoch": world_sizes, "node_count_changes_s": nodes.changes()}
         record_property("autoscaling", json.dumps(record))
         print("autoscaling record:", json.dumps(record))
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        assert sizes and sizes[0] == 1, record  # started with what the head had room for
-        assert max(sizes) == 2, record  # grew to the spec's max as a node joined
+        assert "Deciding to resize the worker group from 1 -> 2 workers" in run.stdout, record
+        assert epochs[0][1] == 1, record  # trained with what the head had room for
+        assert epochs[-1] == (EPOCHS, 2), record  # and finished on two workers, one on the new node
         during = nodes.counts[:finished_at]
         assert during[0] == 1 and max(during) >= 2, record  # head only, then worker node(s)
         assert nodes.counts[-1] == 1, record  # and back to the head alone

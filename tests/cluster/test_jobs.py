@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 import textwrap
 
@@ -150,3 +151,35 @@ def test_stopping_the_job_ends_it_and_its_app(cluster, serving_job):
         return not cluster.client().get_json("/api/serve/applications/").get("applications")
 
     wait_for(app_gone, timeout=60, what="the Serve app to be deleted", interval=1)
+
+
+def test_submit_refuses_what_the_job_could_not_use(cluster, workload, tmp_path):
+    root = tmp_path / "w"
+    shutil.copytree(workload.parent / "data", root / "data")
+    jobs_before = len(cluster.client().jobs.list_jobs())
+    spec = yaml.safe_load(workload.read_text())
+    (root / "workload.yaml").write_text(yaml.safe_dump({**spec, "storage": {"root": "home"}}))
+    relative = cluster.cli("submit", str(root / "workload.yaml"), "--command", "train")
+    assert relative.returncode == 1 and "storage.root 'home' is relative" in relative.stderr
+
+    (root / "workload.yaml").write_text(yaml.safe_dump(spec))
+    excluded = cluster.cli("submit", str(root / "workload.yaml"), "--exclude", "data/")
+    assert excluded.returncode == 1 and "data.path 'data' is left out of the upload" in excluded.stderr
+
+    with open(root / "big.bin", "wb") as big:  # sparse: 101 MiB to the upload, nothing on disk
+        big.truncate(101 * 2**20)
+    too_big = cluster.cli("submit", str(root / "workload.yaml"))
+    assert too_big.returncode == 1
+    assert "would upload 101 MiB, over the 100 MiB limit (largest: big.bin 101 MiB" in too_big.stderr
+    assert len(cluster.client().jobs.list_jobs()) == jobs_before  # none of them was submitted
+
+
+def test_a_tiny_training_job_registers_its_model(cluster, workload, tmp_path):
+    home = tmp_path / "home"
+    result = cluster.cli("submit", str(workload), "--command", "train", "--follow", "--submission-id", "train-1",
+                         "--env", f"RAYPLANE_HOME={home}", "--", "--run-name", "tiny-run")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "job train-1 SUCCEEDED" in result.stdout
+    version = home / "models" / "tiny" / "v1"
+    assert (version / "model.pt").is_file() and (version / "preprocessor.json").is_file()
+    assert (home / "runs" / "tiny-run").is_dir()

@@ -93,6 +93,7 @@ def test_a_second_up_on_the_same_state_dir_is_refused(cluster):
     (("--workers", "1", "--autoscale"), "--workers starts a fixed pool"),
     (("--max-workers", "2"), "need --autoscale"),
     (("--autoscale", "--min-workers", "3", "--max-workers", "1"), "min (3) <= max (1)"),
+    (("--workers", "1", "--worker-cpus", "1.5"), "whole number of CPUs"),
 ])
 def test_bad_worker_options_are_rejected(tmp_path, args, message):
     result = rayplane("cluster", "up", *args, state_dir=tmp_path, timeout=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 
 import click
@@ -94,7 +95,8 @@ def _worker_pool(workers, autoscale, min_workers, max_workers, worker_cpus, idle
 
         train = load_spec(spec_path).train
         spec_min, spec_max = train.num_workers.min, train.num_workers.max
-        spec_cpus = 1.0 if train.cpus_per_worker == "auto" else float(train.cpus_per_worker)
+        # Nodes have whole CPUs: round a fractional cpus_per_worker up.
+        spec_cpus = 1.0 if train.cpus_per_worker == "auto" else float(math.ceil(train.cpus_per_worker))
     cpus = worker_cpus if worker_cpus is not None else spec_cpus
     if autoscale:
         low = min_workers if min_workers is not None else spec_min

@@ -1,8 +1,9 @@
-"""Ray's own autoscaler over worker nodes on this machine (the ``fake_multinode`` node provider).
+"""Ray's own autoscaler over worker nodes on this machine.
 
-The provider is the one Ray's autoscaler tests use: each "node" is a real raylet with its own resources and
-object store, launched and terminated by the autoscaler (v1; v2 needs a config file the wheel lacks). It needs
-``RAY_FAKE_CLUSTER=1`` in the environment of ``ray start``.
+The node provider is Ray's ``fake_multinode`` (the one Ray's autoscaler tests use), with each node's runtime
+environments kept apart (``rayplane.cluster.provider``): each "node" is a real raylet with its own resources
+and object store, launched and terminated by the autoscaler (v1; v2 needs a config file the wheel lacks). It
+needs ``RAY_FAKE_CLUSTER=1`` in the environment of ``ray start``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def autoscaler_config(pool: WorkerPool, head_cpus: float, gcs_address: str) -> d
         "cluster_name": "rayplane-local",
         "max_workers": pool.max,
         "provider": {
-            "type": "fake_multinode",
+            "type": "external",
+            "module": "rayplane.cluster.provider.LocalNodeProvider",
             # Worker nodes join this GCS (the provider's default is port 6379 on the node's IP).
             "gcs_address": gcs_address,
             "use_node_id_as_ip": True,

@@ -111,8 +111,9 @@ class LocalCluster:
         pool = options.workers
         if pool.min < 0 or pool.max < pool.min:
             raise ClusterError(f"worker nodes: need 0 <= min ({pool.min}) <= max ({pool.max})")
-        if pool.cpus <= 0:
-            raise ClusterError(f"--worker-cpus must be positive, got {pool.cpus:g}")
+        if pool.cpus < 1 or pool.cpus != int(pool.cpus):
+            # The autoscaler refuses fractional node resources and would retry the launch forever.
+            raise ClusterError(f"--worker-cpus must be a whole number of CPUs (>= 1), got {pool.cpus:g}")
         if options.num_cpus is not None and options.num_cpus < 0:
             raise ClusterError(f"--num-cpus must be >= 0, got {options.num_cpus}")
         for flag, port in (("--dashboard-port", options.dashboard_port), ("--port", options.port),
@@ -203,7 +204,13 @@ class LocalCluster:
         record = self.record()
         if record is None:
             return None
-        stopped = terminate(self.processes(record), grace_s=grace_s)
+        stopped = 0
+        # A second look: the autoscaler may have been launching a node while the first round stopped it.
+        for _ in range(3):
+            procs = self.processes(record)
+            if not procs:
+                break
+            stopped += terminate(procs, grace_s=grace_s)
         self.state.clear()
         return stopped
 

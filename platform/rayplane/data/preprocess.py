@@ -27,6 +27,7 @@ from rayplane.errors import DataError
 from rayplane.spec.models import DataSpec
 
 FORMAT = 1
+MAX_STANDARD_SCORE = 1e6
 
 
 class Preprocessor:
@@ -127,7 +128,10 @@ class Preprocessor:
         x = np.zeros((n, self.input_dim), dtype=np.float32)
         raw = numeric_block(frame, self.numeric_columns)
         k = raw.shape[1]
-        x[:, :k] = (np.where(np.isnan(raw), self._fill, raw) - self._shift) / self._scale
+        scaled = (np.where(np.isnan(raw), self._fill, raw) - self._shift) / self._scale
+        # A finite but absurd value (1e300 sent to the endpoint) would overflow float32 to inf and the network's
+        # answer to NaN; a million standard deviations out is already far beyond anything it was fitted on.
+        x[:, :k] = np.clip(scaled, -MAX_STANDARD_SCORE, MAX_STANDARD_SCORE)
         rows, offset = np.arange(n), k
         for name, categories in zip(self.categorical_columns, self._categories):
             values = pa.array(category_strings(frame[name]), pa.string(), from_pandas=True)

@@ -59,6 +59,11 @@ class Message(BaseModel):
     detail: str
 
 
+# Wire size a record may take: generous for any real record (dozens of columns of numbers and short strings).
+# A body larger than ``max_records_per_request`` of them is refused while it is read, before it fills memory.
+MAX_RECORD_BYTES = 16 * 1024
+
+
 class ModelServing(Protocol):
     """What the routes need from the replica (``rayplane.serve.app.ModelServer``)."""
 
@@ -94,7 +99,8 @@ def make_api(server: ModelServing) -> FastAPI:
         summary="Predict for one record or a list of records",
         responses={
             400: {"model": Message, "description": "The body is not valid JSON"},
-            413: {"model": Message, "description": "More records than serve.max_records_per_request"},
+            413: {"model": Message, "description": "More records than serve.max_records_per_request, "
+                  "or more bytes than that many records take"},
             422: {"model": ValidationErrors, "description": "A record does not match the schema"},
         },
         openapi_extra={
@@ -113,7 +119,8 @@ def make_api(server: ModelServing) -> FastAPI:
     )
     async def predict(request: Request) -> Response:
         try:
-            records = parse_records(await request.body(), validator, columns, server.max_records)
+            body = await read_body(request, server.max_records * MAX_RECORD_BYTES)
+            records = parse_records(body, validator, columns, server.max_records)
         except Rejected as exc:
             return JSONResponse(exc.body(), status_code=exc.status)
         answers = await server.predict(records)
@@ -136,3 +143,19 @@ def make_api(server: ModelServing) -> FastAPI:
         }
 
     return app
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, or ``Rejected`` (413) as soon as it is known to exceed ``limit`` bytes."""
+    too_large = Rejected(413, f"the body is over {limit:,} bytes (serve.max_records_per_request records of at "
+                              f"most {MAX_RECORD_BYTES:,} bytes each)")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():  # a chunked body declares no length
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)

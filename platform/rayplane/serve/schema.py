@@ -87,6 +87,8 @@ def parse_records(body: bytes, validator: TypeAdapter, columns: list[str], max_r
         data = json.loads(body)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise Rejected(400, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:  # the parser recurses once per level of [ or {
+        raise Rejected(400, "the body is not valid JSON for a record: arrays or objects nested too deeply") from None
     single = isinstance(data, dict)
     records = [data] if single else data
     if not isinstance(records, list):

@@ -132,7 +132,8 @@ class TrainSpec(StrictModel):
     lr: float = Field(1e-3, gt=0.0, le=10.0)
     weight_decay: float = Field(0.0, ge=0.0)
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    checkpoint_every: int = Field(1, ge=1, description="Checkpoint every N epochs; a restart loses at most N epochs.")
+    checkpoint_every: int = Field(1, ge=1, description="Checkpoint every N epochs; a worker restart redoes at most "
+                                  "N + 1 (Ray Train may not have collected the last report yet).")
     max_failures: int = Field(2, ge=-1, description="Worker-group restarts before the run fails (-1: unlimited).")
 
     @field_validator("cpus_per_worker")

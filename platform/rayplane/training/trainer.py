@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
+from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
 from ray.train.torch import TorchTrainer
 from rayplane.data import PreparedData
 from rayplane.errors import TrainingError
@@ -51,6 +51,16 @@ def scaling_config(spec: WorkloadSpec, plan: ResourcePlan) -> ScalingConfig:
     )
 
 
+def data_config(spec: WorkloadSpec) -> DataConfig:
+    """Split the datasets across workers only when there can be more than one worker.
+
+    A single worker reads the dataset itself instead of through a streaming split: the split's coordinator
+    actor costs seconds to start and then delivers about half the rows/s of a plain iterator (profiled on a
+    cached split: ~1M vs 2-3M rows/s), a large share of a small model's epoch.
+    """
+    return DataConfig(datasets_to_split="all" if spec.train.num_workers.max > 1 else [])
+
+
 def run_config(spec: WorkloadSpec, name: str, callbacks: list | None = None) -> RunConfig:
     return RunConfig(
         name=name,
@@ -77,6 +87,7 @@ def build_trainer(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, pa
         scaling_config=scaling_config(spec, plan),
         run_config=run_config(spec, name, callbacks),
         datasets={"train": data.train, "validation": data.validation},
+        dataset_config=data_config(spec),
     )
 
 

@@ -1,5 +1,8 @@
 """A really trained, really registered model version to serve: small Parquet data, the real Preprocessor
-fitted with Ray Data, a tiny MLP trained for a few steps, registered as the training pipeline registers."""
+fitted with Ray Data, a tiny MLP trained for a few steps, registered as the training pipeline registers.
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py), so the ``served_model`` fixture reaches every test
+folder: tests/serve and tests/reliability share one trained model per session."""
 
 from __future__ import annotations
 

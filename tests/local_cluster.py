@@ -1,4 +1,5 @@
-"""A real `ray start` cluster, started and stopped with `rayplane cluster up|down`, shared by the cluster tests.
+"""A real `ray start` cluster, started and stopped with `rayplane cluster up|down`, shared by the tests that
+need one (tests/cluster, tests/reliability); a pytest plugin registered in tests/conftest.py.
 
 Every CLI call is a subprocess, so exit codes and output are exactly what a user sees; every cluster is
 stopped by `rayplane cluster down`, and the tests check that none of its processes is left.
