@@ -14,9 +14,13 @@ import pytest
 from cluster.cluster_helpers import RunningCluster, start_cluster, stop_cluster, write_workload
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> RunningCluster:
-    """Head only, 2 CPUs: enough for job drivers, a Serve app and a tiny training run."""
+    """Head only, 2 CPUs: enough for job drivers, a Serve app and a tiny training run.
+
+    Module-scoped: while a `ray start` cluster is up, Train V2's placement-group cleaner in another Ray instance
+    on this host cannot tell which cluster is its own, so no such cluster may outlive the modules that use it.
+    """
     running = start_cluster(tmp_path_factory.mktemp("cluster"), "--num-cpus", "2")
     yield running
     stop_cluster(running)

@@ -26,6 +26,11 @@ NO_DATA_UPSCALING = [f"RAY_DATA_DEFAULT_CLUSTER_SCALING_UP_{r}_UTIL_THRESHOLD=2"
                      for r in ("CPU", "GPU", "MEMORY", "OBJECT_STORE_MEMORY")]
 
 
+# Enough to outlast the 10-40 s a node takes to join and the run to resize onto it (growth came at epochs
+# 5-11 of ~1-2 s each on a busy 2-core machine).
+EPOCHS = 30
+
+
 class NodeCounter:
     """Polls the cluster's alive nodes once a second, in the background."""
 
@@ -61,7 +66,6 @@ class NodeCounter:
 
 
 def test_training_grows_onto_autoscaled_nodes_which_go_away_after(tmp_path, cluster, record_property):
-    # Enough epochs to outlast the ~20 s a node takes to join and the run to resize onto it.
     workload = write_workload(tmp_path / "workload", rows=600, num_workers={"min": 1, "max": 2},
                               cpus_per_worker=1.5, epochs=EPOCHS)
     autoscaling = start_cluster(tmp_path / "state", "--num-cpus", "2", "--autoscale", "--min-workers", "0",

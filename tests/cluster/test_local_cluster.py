@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,23 @@ def test_a_request_without_the_token_is_refused(cluster, tmp_path):
     wrong_token = cluster.cli("status", "--token-file", str(tmp_path / "wrong"), timeout=60)
     assert wrong_token.returncode == 1
     assert "rejected the auth token" in wrong_token.stderr
+
+
+def test_drivers_join_with_cluster_env_and_only_with_the_token(cluster, tmp_path):
+    exported = cluster.cli("cluster", "env")
+    assert exported.returncode == 0, exported.stderr
+    env = dict(line.removeprefix("export ").split("=", 1) for line in exported.stdout.splitlines())
+    assert env["RAY_ADDRESS"] == cluster.record.gcs_address and env["RAY_AUTH_MODE"] == "token"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")} | {"HOME": str(tmp_path)}
+    driver = [sys.executable, "-c", "import ray; ray.init(); print('CPUs', ray.cluster_resources()['CPU'])"]
+
+    joined = subprocess.run(driver, env=base | env, capture_output=True, text=True, timeout=120)
+    assert joined.returncode == 0, joined.stderr[-2000:]
+    assert "CPUs 2.0" in joined.stdout
+    # Ray's gRPC side refuses a driver with the wrong token just as the dashboard refuses a request.
+    refused = subprocess.run(driver, env=base | env | {"RAY_AUTH_TOKEN": "not-the-token"}, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode != 0 and "CPUs" not in refused.stdout
 
 
 def test_a_second_up_on_the_same_state_dir_is_refused(cluster):

@@ -139,6 +139,25 @@ def status(state_dir) -> None:
     _describe(local, record)
 
 
+@cluster.command()
+@state_dir_option
+def env(state_dir) -> None:
+    """Shell exports for using the local cluster directly: eval "$(rayplane cluster env)".
+
+    Then `rayplane train SPEC` (and any `ray.init()`, `ray status`, `ray job ...`) runs against the cluster.
+    """
+    import shlex
+
+    from rayplane.cluster.local import LocalCluster
+
+    local = LocalCluster(state_dir)
+    record = local.record()
+    if record is None:
+        raise ClusterError(f"no cluster running from {local.state.root}: start one with `rayplane cluster up`")
+    for key, value in local.client_env(record).items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
 def _describe(local, record) -> None:
     from rayplane.cluster.client import ClusterClient
     from rayplane.cluster.local import alive_nodes
@@ -148,7 +167,7 @@ def _describe(local, record) -> None:
     rows = [
         ("dashboard", f"{record.dashboard_url}  (Ray dashboard and Jobs API; token auth on)"),
         ("token", str(local.state.token_file)),
-        ("ray address", f"{record.gcs_address}  (ray.init / ray start --address)"),
+        ("ray address", f"{record.gcs_address}  (for drivers: eval \"$(rayplane cluster env)\")"),
         ("metrics", f"http://{record.dashboard_url.split('://')[1].rsplit(':', 1)[0]}:{record.metrics_port}/metrics"
                     f"  (all nodes: {record.dashboard_url}/api/prometheus/sd)"),
         ("nodes", f"{len(nodes)} alive: head ({record.head_cpus:g} CPU) + {len(nodes) - 1} worker(s)"

@@ -69,6 +69,15 @@ class LocalCluster:
         record = record or self.record()
         return cluster_processes(record.cluster_id) if record else []
 
+    def client_env(self, record: ClusterRecord) -> dict[str, str]:
+        """What a driver or Ray's own CLI needs in its environment to use this cluster directly."""
+        env = {"RAY_ADDRESS": record.gcs_address, "RAY_API_SERVER_ADDRESS": record.dashboard_url,
+               **server_env(self.state.token_file)}
+        if record.host in LOOPBACK:
+            # Else Ray turns 127.0.0.1 into the machine's IP, where nothing of this cluster listens.
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        return env
+
     def connection(self, record: ClusterRecord) -> Connection:
         return Connection(record.dashboard_url, ensure_token(self.state.token_file), str(self.state.token_file))
 
