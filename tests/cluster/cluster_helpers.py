@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def stop_cluster(cluster: RunningCluster) -> None:
     down = cluster.cli("cluster", "down", timeout=120)
     leftover = LocalCluster(cluster.state_dir).processes(cluster.record)
     terminate(leftover, grace_s=1.0)  # only if `down` missed some: never leave processes behind
+    # `down` keeps the logs for the user; a test's cluster leaves nothing behind in /tmp.
+    shutil.rmtree(cluster.record.ray_temp_dir, ignore_errors=True)
     assert down.returncode == 0, down.stderr
     assert not leftover, f"`cluster down` left {len(leftover)} process(es) running"
 

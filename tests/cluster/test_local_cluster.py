@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from cluster.cluster_helpers import rayplane
+from tests_helpers import wait_for
 
 
 def _listening(pids: set[int]) -> list[str]:
@@ -61,8 +62,10 @@ def test_nothing_listens_beyond_loopback(cluster):
 def test_metrics_are_exported_for_prometheus(cluster):
     text = requests.get(f"http://127.0.0.1:{cluster.record.metrics_port}/metrics", timeout=10).text
     assert "ray_node_cpu_count" in text or "ray_node_cpu_utilization" in text
-    targets = cluster.client().get_json("/api/prometheus/sd")[0]["targets"]
-    assert f"127.0.0.1:{cluster.record.metrics_port}" in targets
+    # The dashboard refreshes its service discovery every few seconds.
+    head = f"127.0.0.1:{cluster.record.metrics_port}"
+    wait_for(lambda: head in cluster.client().get_json("/api/prometheus/sd")[0]["targets"], timeout=60,
+             what="the head's metrics endpoint in Prometheus service discovery", interval=1)
 
 
 def test_a_request_without_the_token_is_refused(cluster, tmp_path):

@@ -8,12 +8,14 @@ errors that name the record and field. The schema still reaches /docs through ``
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, create_model
 
+from rayplane.metrics import observe_request
 from rayplane.registry import ModelVersion
 from rayplane.serve.schema import Rejected, parse_records, record_json_schema, records_validator
 
@@ -118,13 +120,16 @@ def make_api(server: ModelServing) -> FastAPI:
         },
     )
     async def predict(request: Request) -> Response:
+        started = time.perf_counter()
         try:
             body = await read_body(request, server.max_records * MAX_RECORD_BYTES)
             records = parse_records(body, validator, columns, server.max_records)
         except Rejected as exc:
+            observe_request(version.name, version.version, time.perf_counter() - started, 0, exc.status)
             return JSONResponse(exc.body(), status_code=exc.status)
         answers = await server.predict(records)
         body = json.dumps({"predictions": answers, "model": model_ref}, separators=(",", ":"))
+        observe_request(version.name, version.version, time.perf_counter() - started, len(records))
         return Response(body, media_type="application/json")
 
     @app.get("/healthz", summary="200 once the model is loaded")

@@ -2,7 +2,7 @@
 
 One YAML file describes the whole path (data -> train -> tune -> registry -> serve). Every section has
 defaults sized for a laptop or a 2-core CI box; ``"auto"`` values are resolved against the cluster at
-run time (see ``rayplane.cluster.resources``).
+run time (see ``rayplane.training.resources``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import torch
 
 import ray.train
 import ray.train.torch
+from rayplane.metrics import record_train_epoch
 from rayplane.modeling.builder import build_model
 from rayplane.modeling.tasks import as_target, loss_fn
 from rayplane.training.evaluate import ValidationAccumulator, all_reduce
@@ -68,6 +69,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             "resumed_from_epoch": start_epoch,
             **accumulator.compute(),
         }
+        if context.get_world_rank() == 0:
+            record_train_epoch(config["workload"], context.get_experiment_name(), epoch + 1,
+                               metrics["samples_per_s"], metrics)
         last = epoch + 1 >= epochs
         if (epoch + 1) % int(config["checkpoint_every"]) == 0 or last:
             _report_with_checkpoint(metrics, model, optimizer, epoch, context.get_world_rank())

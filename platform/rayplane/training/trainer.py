@@ -30,6 +30,7 @@ def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, para
     return {
         **resolve_params(spec, params),
         "checkpoint_every": spec.train.checkpoint_every,
+        "workload": spec.name,
         "task": spec.data.task,
         "input_dim": data.preprocessor.input_dim,
         "output_dim": spec.data.output_dim,
