@@ -17,12 +17,17 @@ def ray_session():
     """A real local Ray cluster shared by the whole test session (2 CPUs, like CI)."""
     import ray
 
+    from tests_helpers import free_port
+
     # A short private temp dir: Ray's socket paths must stay under 107 bytes, and a private dir keeps this
     # cluster apart from any `ray start` cluster on the machine.
     temp_dir = tempfile.mkdtemp(prefix="rp-", dir="/tmp")
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, _temp_dir=temp_dir,
-             log_to_driver=True, configure_logging=False)
+    # With the dashboard, as users get it: Train V2's PlacementGroupCleaner asks the State API (served by the
+    # dashboard) whether a run's controller is gone, and a Tune trial stopped by ASHA or at its last epoch
+    # leaves its workers' placement group behind for the cleaner. Without it every such group keeps its CPUs.
+    ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
+             dashboard_port=free_port(), _temp_dir=temp_dir, log_to_driver=True, configure_logging=False)
     yield ray
     try:
         from ray import serve

@@ -89,6 +89,10 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     DataContext.get_current().enable_progress_bars = False
     console.print(f"[bold]ray[/] {'embedded' if runtime.embedded else 'cluster'} at {runtime.address}, "
                   f"{runtime.cpus:g} CPUs, dashboard {runtime.dashboard_url or 'off'}")
+    if kind == "tune" and runtime.dashboard_url is None:
+        # Train V2's PlacementGroupCleaner finds a dead trial controller through the dashboard's State API.
+        console.print("[yellow]warning[/] this Ray cluster runs without a dashboard: trials that early stopping "
+                      "ends keep their CPUs reserved until the job ends")
     plan = plan_resources(spec, runtime.cpus)
     if runtime.embedded:
         # Only an embedded cluster is known not to grow; an autoscaling one may add the CPUs a run asks for.
