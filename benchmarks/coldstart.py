@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.common import REPO, Context, figure, synthetic_spec, write_result
+from benchmarks.common import Context, figure, synthetic_spec, write_result
 
 NAME = "coldstart"
 ROWS = 20_000

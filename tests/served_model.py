@@ -1,8 +1,9 @@
 """A really trained, really registered model version to serve: small Parquet data, the real Preprocessor
 fitted with Ray Data, a tiny MLP trained for a few steps, registered as the training pipeline registers.
 
-A pytest plugin (``pytest_plugins`` in tests/conftest.py), so the ``served_model`` fixture reaches every test
-folder: tests/serve and tests/reliability share one trained model per session."""
+A pytest plugin (``pytest_plugins`` in tests/conftest.py), so its fixtures reach every test folder: tests/serve
+and tests/reliability share one trained model per session, and each module that asks for ``endpoint`` gets it
+deployed once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,7 @@ import torch
 import yaml
 
 from rayplane.registry import ModelRegistry, ModelVersion
-from rayplane.spec import WorkloadSpec, load_spec
+from rayplane.spec import WorkloadSpec, load_spec, override
 
 NAME = "serve_demo"
 ROWS = 600
@@ -98,3 +100,19 @@ def served_model(ray_session, tmp_path_factory) -> Served:
     }))
     spec = load_spec(spec_path)
     return Served(spec_path, spec, train_and_register(spec, frame, root / "staging"), frame)
+
+
+@pytest.fixture(scope="module")
+def endpoint(served_model, serve_port):
+    """The served model deployed on the session's Serve, for the tests of one module."""
+    from rayplane.serve import deploy
+
+    endpoint = deploy(override(served_model.spec, {"serve.port": serve_port}), served_model.version, timeout_s=240)
+    yield endpoint
+    endpoint.undeploy()
+
+
+@pytest.fixture(scope="module")
+def http(endpoint):
+    with httpx.Client(timeout=60) as client:
+        yield client

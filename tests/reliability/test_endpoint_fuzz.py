@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -25,25 +24,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from rayplane.serve import deploy
-from rayplane.spec import override
 
 EXAMPLES = 50
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection, positive_data_acceptance]
-
-
-@pytest.fixture(scope="module")
-def endpoint(served_model, serve_port):
-    endpoint = deploy(override(served_model.spec, {"serve.port": serve_port}), served_model.version, timeout_s=240)
-    yield endpoint
-    endpoint.undeploy()
-
-
-@pytest.fixture(scope="module")
-def http(endpoint):
-    with httpx.Client(timeout=60) as client:
-        yield client
 
 
 @pytest.mark.timeout(300)

@@ -16,23 +16,8 @@ from rayplane.modeling.predictor import Predictor
 from rayplane.registry import ModelRegistry
 from rayplane.serve import deploy
 from rayplane.spec import override
-from tests_helpers import free_port
 
 FEATURES = ["distance", "dep_hour", "temp", "carrier", "origin"]
-
-
-@pytest.fixture(scope="module")
-def endpoint(served_model):
-    spec = override(served_model.spec, {"serve.port": free_port()})
-    endpoint = deploy(spec, served_model.version, timeout_s=240)
-    yield endpoint
-    endpoint.undeploy()
-
-
-@pytest.fixture(scope="module")
-def http(endpoint):
-    with httpx.Client(timeout=60) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +167,7 @@ def test_a_version_that_cannot_load_fails_the_deploy_with_the_replica_error(endp
     (staging / "model.pt").write_bytes(b"not a state dict")
     registry = ModelRegistry(served_model.version.path.parents[1])
     broken = registry.register("serve_broken", staging, served_model.version.metadata)
-    spec = override(served_model.spec, {"name": "serve_broken", "serve.port": endpoint_port(endpoint)})
+    spec = override(served_model.spec, {"name": "serve_broken", "serve.port": httpx.URL(endpoint.url).port})
     with pytest.raises(ServeError) as info:
         deploy(spec, broken, timeout_s=180)
     message = str(info.value)
@@ -193,7 +178,3 @@ def test_a_version_that_cannot_load_fails_the_deploy_with_the_replica_error(endp
     assert "serve_broken" not in serve.status().applications
     # The other application is untouched.
     assert http.get(endpoint.health_url).status_code == 200
-
-
-def endpoint_port(endpoint) -> int:
-    return httpx.URL(endpoint.url).port
