@@ -102,7 +102,8 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
                   f"preprocessing fit on {data.preprocessor.rows:,} training rows")
     data = cache_if_it_fits(data)
     workers = spec.train.num_workers
-    console.print(f"[bold]{kind}[/] run {name!r}: {workers.min}-{workers.max} worker(s) x "
+    group = f"{plan.trial_workers}" if kind == "tune" else f"{workers.min}-{workers.max}"
+    console.print(f"[bold]{kind}[/] run {name!r}: {group} worker(s) x "
                   f"{plan.cpus_per_worker:g} CPU, {spec.train.epochs} epoch(s)"
                   + (f", {spec.tune.num_samples} trial(s), {plan.max_concurrent_trials} at a time" if kind == "tune" else "")
                   + f" (re-run with --run-name {name} to resume)")

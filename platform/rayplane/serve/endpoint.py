@@ -126,8 +126,11 @@ def serve_forever(endpoint: Endpoint) -> None:
     """Block until Ctrl-C (or SIGTERM), then undeploy."""
     stop = threading.Event()
     # Signal handlers can only be set from the main thread; elsewhere only Ctrl-C of the process applies.
+    # SIGINT too: Ray Tune and Ray Train leave their own Ctrl-C handlers installed after a run, which would
+    # swallow the first Ctrl-C here.
     on_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set()) if on_main else None
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping} if on_main else {}
     try:
         # A timed wait, so Ctrl-C is seen within a second wherever the wait itself is not interruptible.
         while not stop.wait(timeout=1.0):
@@ -135,8 +138,8 @@ def serve_forever(endpoint: Endpoint) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if on_main:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         endpoint.undeploy()
 
 

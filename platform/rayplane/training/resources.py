@@ -14,6 +14,10 @@ class ResourcePlan:
     cpus_per_worker: float
     max_concurrent_trials: int
     reserved_for_data: float
+    # A tuning trial trains on a fixed worker group of this size, not on the elastic range: trials compare
+    # fairly only at one world size, and an elastic group that Tune stops (ASHA, or its last epoch) leaves its
+    # autoscaling reservation behind for 3 minutes, which holds the next trial's elastic start back as long.
+    trial_workers: int
 
 
 def plan_resources(spec: WorkloadSpec, cluster_cpus: float) -> ResourcePlan:
@@ -30,11 +34,14 @@ def plan_resources(spec: WorkloadSpec, cluster_cpus: float) -> ResourcePlan:
         cpus = max(0.25, min(1.0, math.floor(budget / workers * 4) / 4))
     else:
         cpus = float(spec.train.cpus_per_worker)
+    # As many of the range as fit the CPU budget now, and never fewer than its minimum.
+    trial_workers = max(spec.train.num_workers.min, min(workers, int(budget // cpus)))
     if spec.tune.max_concurrent_trials == "auto":
-        concurrent = max(1, min(spec.tune.num_samples, int(budget // (workers * cpus))))
+        concurrent = max(1, min(spec.tune.num_samples, int(budget // (trial_workers * cpus))))
     else:
         concurrent = int(spec.tune.max_concurrent_trials)
-    return ResourcePlan(cpus_per_worker=cpus, max_concurrent_trials=concurrent, reserved_for_data=reserve)
+    return ResourcePlan(cpus_per_worker=cpus, max_concurrent_trials=concurrent, reserved_for_data=reserve,
+                        trial_workers=trial_workers)
 
 
 def check_fits(spec: WorkloadSpec, plan: ResourcePlan, cluster_cpus: float) -> None:

@@ -42,10 +42,15 @@ def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, para
     }
 
 
-def scaling_config(spec: WorkloadSpec, plan: ResourcePlan) -> ScalingConfig:
+def scaling_config(spec: WorkloadSpec, plan: ResourcePlan, fixed_workers: int | None = None) -> ScalingConfig:
+    """The spec's elastic worker range, or ``fixed_workers`` workers when given (a tuning trial)."""
     workers = spec.train.num_workers
+    if fixed_workers is not None:
+        num_workers: int | tuple[int, int] = fixed_workers
+    else:
+        num_workers = workers.min if workers.min == workers.max else (workers.min, workers.max)
     return ScalingConfig(
-        num_workers=workers.min if workers.min == workers.max else (workers.min, workers.max),
+        num_workers=num_workers,
         resources_per_worker={"CPU": plan.cpus_per_worker},
         # Re-check for room to grow every 30 s rather than Ray's 60 s: autoscaled nodes join in seconds.
         elastic_resize_monitor_interval_s=30.0,
@@ -81,11 +86,11 @@ class TrainOutcome:
 
 
 def build_trainer(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any],
-                  name: str, callbacks: list | None = None) -> TorchTrainer:
+                  name: str, callbacks: list | None = None, fixed_workers: int | None = None) -> TorchTrainer:
     return TorchTrainer(
         train_loop_per_worker,
         train_loop_config=loop_config(spec, data, plan, params),
-        scaling_config=scaling_config(spec, plan),
+        scaling_config=scaling_config(spec, plan, fixed_workers),
         run_config=run_config(spec, name, callbacks),
         datasets={"train": data.train, "validation": data.validation},
         dataset_config=data_config(spec),

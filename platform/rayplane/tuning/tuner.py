@@ -27,7 +27,8 @@ def _trial(config: dict[str, Any], *, spec: WorkloadSpec, data: PreparedData, pl
            experiment: str) -> None:
     """One trial: a TorchTrainer whose reports reach Tune through TuneReportCallback (the Train V2 pattern)."""
     trial_id = tune.get_context().get_trial_id()
-    trainer = build_trainer(spec, data, plan, config, f"{experiment}-{trial_id}", callbacks=[TuneReportCallback()])
+    trainer = build_trainer(spec, data, plan, config, f"{experiment}-{trial_id}", callbacks=[TuneReportCallback()],
+                            fixed_workers=plan.trial_workers)
     trainer.fit()
 
 
