@@ -49,10 +49,16 @@ def test_killed_concurrent_registrations_leave_only_whole_versions(tmp_path):
     for _ in range(5):  # until a kill has landed inside a copy (the first one almost always does)
         procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), str(tmp_path / f"src{w}"), str(w)])
                  for w in range(WRITERS)]
-        # Both writers busy: a few versions registered, so the kill comes mid-stream, not at start-up.
-        target = len(ModelRegistry(root).list("m")) + 4
-        wait_for(lambda: len(ModelRegistry(root).list("m")) >= target or any(p.poll() is not None for p in procs),
-                 timeout=120, what="the writers to register versions", interval=0.05)
+        # Both writers busy: a few more versions registered, each writer's among them, so the kill comes
+        # mid-stream, not at start-up (one writer can start seconds before the other on a loaded machine).
+        before = len(ModelRegistry(root).list("m"))
+
+        def both_writing() -> bool:
+            versions = ModelRegistry(root).list("m")[before:]
+            return len(versions) >= 4 and {v.metadata["writer"] for v in versions} == set(range(WRITERS))
+
+        wait_for(lambda: both_writing() or any(p.poll() is not None for p in procs),
+                 timeout=120, what="both writers to register versions", interval=0.05)
         for proc in procs:
             proc.send_signal(signal.SIGKILL)
             assert proc.wait(timeout=30) == -signal.SIGKILL, "a writer ended before it was killed"
