@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import queue
+import signal
 import socket
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,3 +62,24 @@ def alive_actor_pids(class_name_part: str) -> list[int]:
 
     return [a["Pid"] for a in actors().values()
             if a["State"] == "ALIVE" and class_name_part in a["ActorClassName"] and a["Pid"]]
+
+
+@contextlib.contextmanager
+def interrupted_cli(*args: str, stderr_path: Path, timeout: float = 120) -> Iterator[tuple[queue.Queue, dict]]:
+    """Run ``rayplane ARGS`` that serves until Ctrl-C; yield its stdout lines (a queue) and, after the block,
+    the exit code of the one SIGINT the block's end sends it (``ended["code"]``)."""
+    ended: dict = {}
+    with open(stderr_path, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "rayplane.cli.main", *args], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+        try:
+            yield lines, ended
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                ended["code"] = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import queue
-import signal
 import subprocess
-import sys
-import threading
 
 import httpx
 import pytest
 import yaml
 
-from tests_helpers import REPO
+from tests_helpers import interrupted_cli
 
 pytestmark = pytest.mark.slow
 
@@ -25,31 +21,20 @@ def test_run_prints_a_working_curl_and_stops_at_the_first_ctrl_c(ray_session, ti
     spec_path = tmp_path / "workload.yaml"
     spec_path.write_text(yaml.safe_dump(raw))
     address = ray_session.get_runtime_context().gcs_address
-    with open(tmp_path / "stderr.log", "w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rayplane.cli.main", "run", str(spec_path), "--address", address, "--epochs", "1"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True)
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-        try:
-            printed = []
-            while not printed or not printed[-1].startswith("curl "):
-                printed.append(lines.get(timeout=420).strip())
-            summary = "\n".join(printed)
-            assert "vs baseline" in summary and "tiny:v1" in summary, summary
-            assert f"http://127.0.0.1:{serve_port}/tiny/predict" in summary, summary
-            curl = subprocess.run(printed[-1], shell=True, capture_output=True, text=True, timeout=60)
-            assert curl.returncode == 0, curl.stderr
-            assert json.loads(curl.stdout)["model"] == {"name": "tiny", "version": 1}
-        finally:
-            # Once: Ray Tune's own Ctrl-C handler, still installed after the search, must not swallow it.
-            proc.send_signal(signal.SIGINT)
-            try:
-                returncode = proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
-    assert returncode == 0, (tmp_path / "stderr.log").read_text()[-3000:]
+    # Run on the session's Ray, and Ctrl-C once: Ray Tune's own Ctrl-C handler, still installed after the
+    # search, must not swallow it.
+    with interrupted_cli("run", str(spec_path), "--address", address, "--epochs", "1",
+                         stderr_path=tmp_path / "stderr.log", timeout=90) as (lines, ended):
+        printed = []
+        while not printed or not printed[-1].startswith("curl "):
+            printed.append(lines.get(timeout=420).strip())
+        summary = "\n".join(printed)
+        assert "vs baseline" in summary and "tiny:v1" in summary, summary
+        assert f"http://127.0.0.1:{serve_port}/tiny/predict" in summary, summary
+        curl = subprocess.run(printed[-1], shell=True, capture_output=True, text=True, timeout=60)
+        assert curl.returncode == 0, curl.stderr
+        assert json.loads(curl.stdout)["model"] == {"name": "tiny", "version": 1}
+    assert ended["code"] == 0, (tmp_path / "stderr.log").read_text()[-3000:]
     try:
         status = httpx.post(f"http://127.0.0.1:{serve_port}/tiny/predict", json={}, timeout=30).status_code
     except httpx.TransportError:  # Serve itself stopped with the application that started it

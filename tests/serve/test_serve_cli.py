@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import queue
 import re
-import signal
 import socket
 import subprocess
 import sys
-import threading
 
 import httpx
 import pytest
 
-from tests_helpers import free_port
+from tests_helpers import free_port, interrupted_cli
 
 CLI = [sys.executable, "-m", "rayplane.cli.main", "serve"]
 PRINTED = re.compile(r"^(endpoint|docs|dashboard|try it) +(.+)$")
@@ -54,32 +51,21 @@ def test_a_port_in_use_is_one_error_line_and_leaves_no_serve_behind(served_model
 def test_serve_prints_a_working_endpoint_and_undeploys_on_ctrl_c(served_model, ray_session, tmp_path):
     port = free_port()
     address = ray_session.get_runtime_context().gcs_address
-    with open(tmp_path / "stderr.log", "w") as err:
-        proc = subprocess.Popen([*CLI, str(served_model.spec_path), "--address", address, "--port", str(port)],
-                                stdout=subprocess.PIPE, stderr=err, text=True)
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-        try:
-            printed = {}
-            while "try it" not in printed:
-                label, value = PRINTED.match(lines.get(timeout=300)).groups()
-                printed[label] = value
-            predict_url = f"http://127.0.0.1:{port}/serve_demo/predict"
-            assert printed["endpoint"] == predict_url
-            assert printed["docs"] == f"http://127.0.0.1:{port}/serve_demo/docs"
-            assert "dashboard" in printed
-            curl = subprocess.run(printed["try it"], shell=True, capture_output=True, text=True, timeout=60)
-            assert curl.returncode == 0, curl.stderr
-            assert json.loads(curl.stdout)["model"] == {"name": "serve_demo", "version": 1}
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                returncode = proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
+    with interrupted_cli("serve", str(served_model.spec_path), "--address", address, "--port", str(port),
+                         stderr_path=tmp_path / "stderr.log") as (lines, ended):
+        printed = {}
+        while "try it" not in printed:
+            label, value = PRINTED.match(lines.get(timeout=300)).groups()
+            printed[label] = value
+        predict_url = f"http://127.0.0.1:{port}/serve_demo/predict"
+        assert printed["endpoint"] == predict_url
+        assert printed["docs"] == f"http://127.0.0.1:{port}/serve_demo/docs"
+        assert "dashboard" in printed
+        curl = subprocess.run(printed["try it"], shell=True, capture_output=True, text=True, timeout=60)
+        assert curl.returncode == 0, curl.stderr
+        assert json.loads(curl.stdout)["model"] == {"name": "serve_demo", "version": 1}
     log = (tmp_path / "stderr.log").read_text()
-    assert returncode == 0, log
+    assert ended["code"] == 0, log
     assert "'serve_demo' undeployed" in log
     with pytest.raises(httpx.ConnectError):
         httpx.post(predict_url, json={})
