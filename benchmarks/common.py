@@ -70,12 +70,15 @@ def ray_cluster(num_cpus: int | None = None) -> Iterator[None]:
     """A private local Ray for the benchmarks (kept as it is when this process is already connected)."""
     import ray
 
+    from rayplane.serve.ingress import local_ingress_env
+
     if ray.is_initialized():
         yield
         return
     # A short private temp dir: no attaching to another cluster on the machine, socket paths under 107 bytes.
     temp_dir = tempfile.mkdtemp(prefix="rpb-", dir="/tmp")
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    os.environ.update(local_ingress_env(os.environ))  # as rayplane's embedded Ray
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _temp_dir=temp_dir,
              logging_level=logging.WARNING, configure_logging=False)
     try:

@@ -17,12 +17,15 @@ def ray_session():
     """A real local Ray cluster shared by the whole test session (2 CPUs, like CI)."""
     import ray
 
+    from rayplane.serve.ingress import local_ingress_env
     from tests_helpers import free_port
 
     # A short private temp dir: Ray's socket paths must stay under 107 bytes, and a private dir keeps this
     # cluster apart from any `ray start` cluster on the machine.
     temp_dir = tempfile.mkdtemp(prefix="rp-", dir="/tmp")
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    # Serve as rayplane's own embedded Ray runs it: behind HAProxy (rayplane.serve.ingress).
+    os.environ.update(local_ingress_env(os.environ))
     # With the dashboard, as users get it: Train V2's PlacementGroupCleaner asks the State API (served by the
     # dashboard) whether a run's controller is gone, and a Tune trial stopped by ASHA or at its last epoch
     # leaves its workers' placement group behind for the cleaner. Without it every such group keeps its CPUs.

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from rayplane.errors import ClusterError
+from rayplane.serve.ingress import local_ingress_env
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> RayRu
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS")
         embedded = address is None
+        if embedded:
+            # Before ray.init: the embedded Ray's processes inherit this process's environment.
+            os.environ.update(local_ingress_env(os.environ))
         try:
             ray.init(
                 # "local" always starts a fresh cluster, never one some other `ray start` left behind.

@@ -43,7 +43,7 @@ def test_a_port_in_use_is_one_error_line_and_leaves_no_serve_behind(served_model
                              capture_output=True, text=True, timeout=300)
     assert out.returncode == 1, out.stderr
     [error] = [line for line in out.stderr.splitlines() if line.startswith("error:")]
-    assert f"cannot start Serve's HTTP proxy on 127.0.0.1:{port}" in error and "Failed to bind" in error
+    assert f"cannot start Serve's HTTP proxy on 127.0.0.1:{port}: the port is already in use" in error, error
     # Nothing is left behind: the next test starts Serve on another port of the same cluster.
 
 

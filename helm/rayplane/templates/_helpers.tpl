@@ -126,6 +126,10 @@ spec:
         {{- end }}
         {{- end }}
         {{- end }}
+        {{- if $root.Values.serve.haproxy }}
+        - name: RAY_SERVE_ENABLE_HA_PROXY
+          value: "1"
+        {{- end }}
         {{- with $root.Values.env }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

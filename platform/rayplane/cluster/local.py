@@ -23,6 +23,7 @@ from rayplane.cluster.client import ClusterClient, Connection
 from rayplane.cluster.processes import MARKER_ENV, Proc, cluster_processes, terminate
 from rayplane.cluster.state import ClusterRecord, StateDir, WorkerPool
 from rayplane.errors import ClusterError
+from rayplane.serve.ingress import local_ingress_env
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Ray's unix sockets live under its temp dir and must stay below 107 bytes; the session dir adds ~65.
@@ -161,7 +162,8 @@ class LocalCluster:
         ]
         if options.object_store_mib:
             command += ["--object-store-memory", str(options.object_store_mib * 1024 * 1024)]
-        env = {**os.environ, **server_env(self.state.token_file), MARKER_ENV: record.cluster_id,
+        env = {**os.environ, **local_ingress_env(os.environ), **server_env(self.state.token_file),
+               MARKER_ENV: record.cluster_id,
                # The dashboard's and the autoscaler's own metrics also default to fixed ports (44227, 44217).
                "DASHBOARD_METRIC_PORT": str(free_port()), "AUTOSCALER_METRIC_PORT": str(free_port())}
         for inherited in ("RAY_AUTH_TOKEN", "RAY_ADDRESS"):  # would override this cluster's token / address

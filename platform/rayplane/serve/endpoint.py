@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | Non
     except Exception as exc:  # the proxy's own error (a port in use, say) arrives wrapped in a RayTaskError
         if owns_serve:
             serve.shutdown()  # the controller outlives its failed proxy; it would pin the bad address
-        raise ServeError(f"cannot start Serve's HTTP proxy on {http.host}:{http.port}: {_gist(str(exc))}") from exc
+        why = "the port is already in use" if _in_use(http.host, http.port) else _gist(str(exc))
+        raise ServeError(f"cannot start Serve's HTTP proxy on {http.host}:{http.port}: {why} (serve.host, "
+                         f"serve.port; --host, --port)") from exc
     running = _running_http_options()
     if (running.host, running.port) != (http.host, http.port):
         raise ServeError(
@@ -201,6 +204,18 @@ def _running_http_options() -> Any:
 
     client = _get_global_client(raise_if_no_controller_running=False)
     return None if client is None else client.http_config
+
+
+def _in_use(host: str, port: int) -> bool:
+    """Whether something else listens on host:port (HAProxy's own account of it is a page of log lines)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def _bracket(host: str) -> str:
