@@ -146,6 +146,8 @@ def cache_if_it_fits(data):
 
     import ray
 
+    from rayplane.data.ingest import materialize
+
     rows = data.info["train_rows"] + data.info["validation_rows"]
     encoded_bytes = rows * (data.preprocessor.input_dim + 1) * 4
     store = ray.cluster_resources().get("object_store_memory", 0.0)
@@ -154,7 +156,7 @@ def cache_if_it_fits(data):
                       f"{CACHE_SHARE:.0%} of the object store")
         return data
     console.print(f"[bold]data[/] caching ~{encoded_bytes / 2**20:,.0f} MiB of encoded rows in the object store")
-    return dataclasses.replace(data, train=data.train.materialize(), validation=data.validation.materialize(),
+    return dataclasses.replace(data, train=materialize(data.train), validation=materialize(data.validation),
                                info={**data.info, "cached": True})
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rayplane.data.columns import LabelRule, category_strings, numeric_block, plain_number
+from rayplane.data.ingest import every_cpu
 from rayplane.data.split import SplitRule
 from rayplane.errors import DataError
 from rayplane.spec.models import DataSpec
@@ -30,9 +31,10 @@ def summarize(ds: Any, data_spec: DataSpec, split: SplitRule | None = None) -> d
         _summarize_block, batch_format="pandas", fn_kwargs={"data_spec": data_spec, "split": split}
     )
     total: dict[str, Any] | None = None
-    for row in partials.iter_rows():
-        part = json.loads(row["summary"])
-        total = part if total is None else merge(total, part)
+    with every_cpu(partials):
+        for row in partials.iter_rows():
+            part = json.loads(row["summary"])
+            total = part if total is None else merge(total, part)
     total = total or summarize_frame(pd.DataFrame(columns=[*data_spec.features.all, data_spec.label]), data_spec)
     if total["bad_labels"]:
         raise DataError(LabelRule.of(data_spec).bad_message(total["bad_labels"]))
