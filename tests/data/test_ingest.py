@@ -90,3 +90,16 @@ def test_categorical_accepts_integers_and_dictionary_strings(tmp_path):
     write_frame(tmp_path / "f", floats, shards=1)
     with pytest.raises(DataError, match="column 'b' has type double, but data.features.categorical needs strings"):
         ingest.check_schemas(ingest.find_files(str(tmp_path / "f")), spec.data)
+
+
+def test_materialize_keeps_the_files_row_order_and_leaves_the_context_as_it_was(ray_session, tmp_path):
+    frame = small_frame(600)
+    write_frame(tmp_path / "shards", frame, shards=6)
+    spec = make_spec(tmp_path / "shards")
+    ds = ingest.read(ingest.find_files(spec.data_path), spec.data)
+    reserved, ordered = ds.context.op_resource_reservation_enabled, ds.context.execution_options.preserve_order
+    # Shards of different cost would finish out of order on two CPUs; the rows still come in file order.
+    cached = ingest.materialize(ds.map_batches(lambda b: b, batch_format="pandas"))
+    assert cached.to_pandas()["a"].tolist() == pytest.approx(frame["a"].tolist(), nan_ok=True)
+    assert ds.context.op_resource_reservation_enabled is reserved
+    assert ds.context.execution_options.preserve_order is ordered

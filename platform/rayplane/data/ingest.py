@@ -180,12 +180,14 @@ def every_cpu(ds: Any) -> Iterator[Any]:
     is for passes that keep little (the fit pass's one summary per block) or keep every block anyway (a split
     materialised because it fits in the object store).
     """
-    context = ds.context
+    context, options = ds.context, ds.context.execution_options
     reserved, context.op_resource_reservation_enabled = context.op_resource_reservation_enabled, False
+    # Tasks now finish out of order: keep the blocks in file order, so a seeded run reads its rows as before.
+    ordered, options.preserve_order = options.preserve_order, True
     try:
         yield ds
     finally:
-        context.op_resource_reservation_enabled = reserved
+        context.op_resource_reservation_enabled, options.preserve_order = reserved, ordered
 
 
 def materialize(ds: Any) -> Any:
