@@ -80,7 +80,10 @@ def search(ctx: Context, spec, train, validation, sampler: str, seed: int) -> li
                                   storage_path=str(ctx.work_dir / "search"), verbose=0),
     )
     grid = tuner.fit()
-    done = sorted((r.metrics["timestamp"], r.metrics["val_auc"]) for r in grid if r.error is None and r.metrics)
+    # A trial's experiment tag starts with Tune's creation counter ("7_dropout=..."): the order the sampler
+    # suggested them in. (Tune's timestamps are whole seconds, and trials this small share them.)
+    done = sorted((int(r.metrics["experiment_tag"].split("_", 1)[0]), r.metrics["val_auc"])
+                  for r in grid if r.error is None and r.metrics)
     return [auc for _, auc in done]
 
 
