@@ -7,6 +7,7 @@ Serve's own account of why (the replica's exception, or what it is waiting for).
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shlex
@@ -91,7 +92,7 @@ def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | Non
     except Exception as exc:  # the proxy's own error (a port in use, say) arrives wrapped in a RayTaskError
         if owns_serve:
             serve.shutdown()  # the controller outlives its failed proxy; it would pin the bad address
-        why = "the port is already in use" if _in_use(http.host, http.port) else _gist(str(exc))
+        why = _bind_problem(http.host, http.port) or _gist(str(exc))
         raise ServeError(f"cannot start Serve's HTTP proxy on {http.host}:{http.port}: {why} (serve.host, "
                          f"serve.port; --host, --port)") from exc
     running = _running_http_options()
@@ -206,16 +207,17 @@ def _running_http_options() -> Any:
     return None if client is None else client.http_config
 
 
-def _in_use(host: str, port: int) -> bool:
-    """Whether something else listens on host:port (HAProxy's own account of it is a page of log lines)."""
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why nothing can listen on host:port, if that is the trouble (HAProxy's own account of it is a page of
+    log lines)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a port in TIME_WAIT is free
         try:
             probe.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as exc:
+            return "the port is already in use" if exc.errno == errno.EADDRINUSE else f"cannot bind it: {exc.strerror}"
+    return None
 
 
 def _bracket(host: str) -> str:
