@@ -22,7 +22,7 @@ from rayplane.serve.schema import example_record, typical_values
 class PlainServer:
     def __init__(self, model_dir: str) -> None:
         torch.set_num_threads(1)  # as a rayplane replica
-        self.version = ModelVersion.from_path(model_dir)
+        self.version = ModelVersion.at(model_dir)
         self.predictor = Predictor(self.version)
         self.example = example_record(self.version.metadata["input_schema"], typical_values(self.predictor.preprocessor))
         self.max_records = 10_000

@@ -8,6 +8,7 @@ separate process (``benchmarks.loadgen``), capped at ``serve_requests`` requests
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -64,22 +65,26 @@ def register_untrained(spec):
     from rayplane.data import PreparedData
     from rayplane.modeling.builder import build_model
     from rayplane.pipeline import register
+    from rayplane.storage import Storage
     from rayplane.training import TrainOutcome
     from rayplane.training.loop import MODEL_FILE
 
     preprocessor, _, _ = encode_in_memory(spec)
     torch.manual_seed(0)
     model = build_model(None, preprocessor.input_dim, spec.data.output_dim, spec.model.params)
-    with tempfile.TemporaryDirectory(prefix="rpb-model-") as checkpoint:
-        torch.save(model.state_dict(), Path(checkpoint) / MODEL_FILE)
-        data = PreparedData(None, None, preprocessor, [], {"rows": preprocessor.rows, "note": "benchmark"})
-        outcome = TrainOutcome(metrics={}, checkpoint_path=checkpoint, params={}, run_name="benchmark-untrained")
-        return register(spec, data, outcome)
+    # Where a training run would have left it: registering copies the weights from the run's checkpoint.
+    checkpoint = Storage.for_spec(spec).run("benchmark-untrained") / "checkpoint"
+    weights = io.BytesIO()
+    torch.save(model.state_dict(), weights)
+    (checkpoint / MODEL_FILE).write_bytes(weights.getvalue())
+    data = PreparedData(None, None, preprocessor, [], {"rows": preprocessor.rows, "note": "benchmark"})
+    outcome = TrainOutcome(metrics={}, checkpoint_path=checkpoint.path, params={}, run_name="benchmark-untrained")
+    return register(spec, data, outcome)
 
 
 def measure_plain(ctx: Context, version, body_file: str) -> dict[str, Any]:
     port = _free_port()
-    env = {**os.environ, "RAYPLANE_BENCH_MODEL": str(version.path), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "RAYPLANE_BENCH_MODEL": version.location.uri, "PYTHONPATH": str(REPO)}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "benchmarks.plain_server:app", "--host", "127.0.0.1", "--port", str(port),
          "--no-access-log", "--log-level", "warning"], cwd=REPO, env=env)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 # Fixtures that more than one test folder uses (a plain module on the ``tests`` pythonpath).
-pytest_plugins = ["served_model", "local_cluster"]
+pytest_plugins = ["object_store", "served_model", "local_cluster"]
 
 
 @pytest.fixture(scope="session")

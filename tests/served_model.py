@@ -7,7 +7,7 @@ deployed once."""
 
 from __future__ import annotations
 
-import shutil
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from rayplane.registry import ModelRegistry, ModelVersion
+from rayplane.storage import Storage
 from rayplane.spec import WorkloadSpec, load_spec, override
 
 NAME = "serve_demo"
@@ -50,7 +51,7 @@ def write_flights(directory: Path, rows: int = ROWS, shards: int = 3) -> pd.Data
     return frame
 
 
-def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -> ModelVersion:
+def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame) -> ModelVersion:
     import ray.data
 
     from rayplane.data.preprocess import Preprocessor
@@ -69,9 +70,8 @@ def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -
         loss = loss_fn("binary")(model(x), y)
         loss.backward()
         optimizer.step()
-    staging.mkdir()
-    torch.save(model.state_dict(), staging / "model.pt")
-    preprocessor.save(staging / "preprocessor.json")
+    weights = io.BytesIO()
+    torch.save(model.state_dict(), weights)
     metadata = {
         "task": "binary",
         "output_dim": 1,
@@ -81,9 +81,8 @@ def train_and_register(spec: WorkloadSpec, frame: pd.DataFrame, staging: Path) -
         "input_schema": preprocessor.input_schema,
         "label_stats": preprocessor.label_stats,
     }
-    version = ModelRegistry(Path(spec.storage_root) / "models").register(spec.name, staging, metadata)
-    shutil.rmtree(staging)
-    return version
+    files = {"model.pt": weights.getvalue(), "preprocessor.json": preprocessor.dumps().encode()}
+    return ModelRegistry(Storage.for_spec(spec).models()).register(spec.name, files, metadata)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +98,7 @@ def served_model(ray_session, tmp_path_factory) -> Served:
         "storage": {"root": "home"},
     }))
     spec = load_spec(spec_path)
-    return Served(spec_path, spec, train_and_register(spec, frame, root / "staging"), frame)
+    return Served(spec_path, spec, train_and_register(spec, frame), frame)
 
 
 @pytest.fixture(scope="module")

@@ -35,3 +35,7 @@ class ClusterError(RayplaneError):
 
 class K8sError(RayplaneError):
     """A Kubernetes object cannot be rendered, applied or read."""
+
+
+class StorageError(RayplaneError):
+    """``storage.root`` or ``data.path`` cannot be reached, read or written (names the field and what to do)."""

@@ -17,6 +17,7 @@ class RayRuntime:
     logs_dir: str | None
     embedded: bool
     cpus: float
+    nodes: int
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None) -> RayRuntime:
@@ -56,4 +57,5 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> RayRu
         logs_dir=node.get_logs_dir_path() if node else None,
         embedded=embedded,
         cpus=float(ray.cluster_resources().get("CPU", 0.0)),
+        nodes=sum(1 for n in ray.nodes() if n.get("Alive")),
     )

@@ -83,19 +83,19 @@ def test_serving_transform_equals_training_transform(flights_data, flights_encod
     assert set(np.unique(trained["y"].to_numpy())) == {0.0, 1.0}
 
 
-def test_save_load_round_trip(flights_data, tmp_path):
+def test_save_load_round_trip(flights_data):
     pre = flights_data.preprocessor
-    pre.save(tmp_path / "preprocessor.json")
-    loaded = Preprocessor.load(tmp_path / "preprocessor.json")
+    loaded = Preprocessor.loads(pre.dumps(), "preprocessor.json")
     assert loaded.to_dict() == pre.to_dict()
     assert (loaded.feature_columns, loaded.input_dim, loaded.input_schema) == (
         pre.feature_columns, pre.input_dim, pre.input_schema)
     frame = pd.DataFrame.from_records([{"distance": 500, "carrier": "UA", "origin": "JFK", "dest": "LAX"}],
                                       columns=pre.feature_columns)
     np.testing.assert_array_equal(loaded.transform_features(frame), pre.transform_features(frame))
-    (tmp_path / "bad.json").write_text('{"format": 99}')
-    with pytest.raises(DataError, match=r"bad\.json: preprocessor state has format 99"):
-        Preprocessor.load(tmp_path / "bad.json")
+    with pytest.raises(DataError, match=r"s3://b/v1/preprocessor\.json: preprocessor state has format 99"):
+        Preprocessor.loads('{"format": 99}', "s3://b/v1/preprocessor.json")
+    with pytest.raises(DataError, match=r"bad\.json: not valid JSON"):
+        Preprocessor.loads("{", "bad.json")
 
 
 def test_unseen_rare_and_missing_values(tmp_path):

@@ -57,4 +57,4 @@ def test_killed_training_run_resumes_from_checkpoint(ray_session, tiny_workload,
     assert 1 <= result.metrics["resumed_from_epoch"] < 8, result.metrics
     versions = registry_for(result.spec).list("tiny")
     assert [v.version for v in versions] == [1], "the killed attempt must not have registered a model"
-    assert Path(versions[0].path, "model.pt").is_file()
+    assert (versions[0].location / "model.pt").is_file()

@@ -90,7 +90,7 @@ class Loaded:
 def versions(served_model, tmp_path_factory):
     """Two versions of the served model in a registry of this module (the session's registry stays as it is)."""
     registry = ModelRegistry(tmp_path_factory.mktemp("faults") / "models")
-    return [registry.register(served_model.version.name, served_model.version.path, served_model.version.metadata)
+    return [registry.register(served_model.version.name, served_model.version.files(), served_model.version.metadata)
             for _ in range(2)]
 
 

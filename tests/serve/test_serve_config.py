@@ -162,7 +162,7 @@ def test_the_import_path_builds_the_app_as_serve_builds_it_from_a_config(served_
     from ray.serve import Application
     from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
 
-    app = application_config(served_model.spec, str(served_model.version.path))
+    app = application_config(served_model.spec, served_model.version.location.uri)
     built = call_user_app_builder_with_args_if_necessary(import_attr(app["import_path"]), app["args"])
     assert isinstance(built, Application)
     with pytest.raises(RegistryError, match="unreadable version metadata"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import shutil
 import subprocess
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from rayplane.errors import ServeError
 from rayplane.modeling.predictor import Predictor
-from rayplane.registry import ModelRegistry
+from rayplane.pipeline import registry_for
 from rayplane.serve import deploy
 from rayplane.spec import override
 
@@ -162,11 +161,9 @@ def test_openapi_shows_the_generated_request_schema(http, endpoint):
 @pytest.mark.slow
 def test_a_version_that_cannot_load_fails_the_deploy_with_the_replica_error(endpoint, served_model, tmp_path,
                                                                              http):
-    staging = tmp_path / "broken"
-    shutil.copytree(served_model.version.path, staging)
-    (staging / "model.pt").write_bytes(b"not a state dict")
-    registry = ModelRegistry(served_model.version.path.parents[1])
-    broken = registry.register("serve_broken", staging, served_model.version.metadata)
+    registry = registry_for(served_model.spec)
+    files = {**served_model.version.files(), "model.pt": b"not a state dict"}
+    broken = registry.register("serve_broken", files, served_model.version.metadata)
     spec = override(served_model.spec, {"name": "serve_broken", "serve.port": httpx.URL(endpoint.url).port})
     with pytest.raises(ServeError) as info:
         deploy(spec, broken, timeout_s=180)

@@ -119,7 +119,10 @@ def test_override_revalidates_and_hash_tracks_content(tmp_path):
 def test_cli_validate_good_and_bad(tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(GOOD))
-    assert CliRunner().invoke(cli, ["validate", str(good)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["validate", "--offline", str(good)]).exit_code == 0
+    # Without --offline the data must be there too (tests/storage checks storage and data in depth).
+    assert main(["validate", str(good)]) == 1
+    assert f"data.path: no .parquet files at {tmp_path / 'data'}" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(mutate("train.epcohs", 2)))
     assert main(["validate", str(bad)]) == 1

@@ -5,7 +5,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rayplane.pipeline import registry_for
-from rayplane.spec import load_spec
+from rayplane.cli.options import spec_argument
+from rayplane.spec import WorkloadSpec
 
 
 @click.group()
@@ -14,25 +15,23 @@ def models() -> None:
 
 
 @models.command("list")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
-def list_versions(spec_path: str) -> None:
+@spec_argument
+def list_versions(spec: WorkloadSpec) -> None:
     """Versions registered for the spec's workload."""
-    spec = load_spec(spec_path)
     metric, _ = spec.metric
-    table = Table("version", "created", metric, "run", "path")
+    table = Table("version", "created", metric, "run", "location")
     for version in registry_for(spec).list(spec.name):
         value = version.metrics.get(metric)
         table.add_row(version.uri, version.metadata.get("created_at", ""),
                       f"{value:.4f}" if isinstance(value, float) else "-",
-                      version.metadata.get("run_name", ""), str(version.path))
+                      version.metadata.get("run_name", ""), version.location.display)
     Console().print(table)
 
 
 @models.command("show")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@spec_argument
 @click.option("--version", "number", type=int, help="Version number (default: latest).")
-def show(spec_path: str, number: int | None) -> None:
+def show(spec: WorkloadSpec, number: int | None) -> None:
     """Metadata of one version as JSON (metrics, params, schema, spec hash, data)."""
-    spec = load_spec(spec_path)
     version = registry_for(spec).get(spec.name, number)
-    click.echo(json.dumps({"path": str(version.path), **version.metadata}, indent=2, sort_keys=True))
+    click.echo(json.dumps({"location": version.location.display, **version.metadata}, indent=2, sort_keys=True))

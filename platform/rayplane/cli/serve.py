@@ -1,29 +1,28 @@
 import click
 
-from rayplane.pipeline import registry_for
-from rayplane.spec import load_spec, override
+from rayplane.pipeline import connect_for, registry_for
+from rayplane.cli.options import spec_argument
+from rayplane.spec import WorkloadSpec, override
 
 
 @click.command()
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@spec_argument
 @click.option("--version", "number", type=click.IntRange(min=1), help="Version to serve (default: the latest).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Override serve.port.")
 @click.option("--host", help="Override serve.host (0.0.0.0 listens on every interface).")
 @click.option("--address", help="Ray cluster address (default: an embedded local Ray).")
-def serve(spec_path: str, number: int | None, port: int | None, host: str | None, address: str | None) -> None:
+def serve(spec: WorkloadSpec, number: int | None, port: int | None, host: str | None, address: str | None) -> None:
     """Serve a registered model version over HTTP until Ctrl-C."""
-    spec = load_spec(spec_path)
     changes = {k: v for k, v in {"serve.port": port, "serve.host": host}.items() if v is not None}
     if changes:
         spec = override(spec, changes)
     # The registry is read before Ray starts, so a missing version fails in a moment.
     version = registry_for(spec).get(spec.name, number)
 
-    from rayplane.runtime import connect
     from rayplane.serve import deploy, serve_forever
 
-    runtime = connect(address)
-    click.echo(f"deploying {version.uri} from {version.path} ...", err=True)
+    runtime = connect_for(spec, address)
+    click.echo(f"deploying {version.uri} from {version.location.display} ...", err=True)
     endpoint = deploy(spec, version)
     click.echo(f"endpoint   {endpoint.predict_url}")
     click.echo(f"docs       {endpoint.docs_url}")

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rayplane.pipeline import RunResult
+from rayplane.storage import Storage
 
 HEADLINE = ("val_auc", "val_accuracy", "val_baseline_accuracy", "val_rmse", "val_mae", "val_baseline_rmse",
             "val_loss", "loss", "samples_per_s", "epoch", "world_size")
@@ -28,8 +29,8 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
         table.add_row("vs baseline", baseline)
     if result.params:
         table.add_row("best params", ", ".join(f"{k}={_fmt(v)}" for k, v in result.params.items()))
-    table.add_row("model", f"{result.version.uri}  {result.version.path}")
-    table.add_row("runs", f"{result.spec.storage_root}/runs/{result.run_name.split('/')[0]}")
+    table.add_row("model", f"{result.version.uri}  {result.version.location.display}")
+    table.add_row("runs", Storage.for_spec(result.spec).run(result.run_name.split("/")[0]).display)
     if result.runtime.logs_dir:
         table.add_row("ray logs", result.runtime.logs_dir)
     table.add_row("dashboard", result.runtime.dashboard_url or "not running (use an embedded Ray or --address)")

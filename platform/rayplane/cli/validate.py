@@ -1,17 +1,28 @@
 import click
 
-from rayplane.spec import load_spec, spec_hash
+from rayplane.cli.options import spec_argument
+from rayplane.spec import WorkloadSpec, spec_hash
 
 
 @click.command()
-@click.argument("spec", type=click.Path(dir_okay=False))
-def validate(spec: str) -> None:
-    """Check a workload spec without running anything."""
-    loaded = load_spec(spec)
-    metric, mode = loaded.metric
+@spec_argument
+@click.option("--offline", is_flag=True, help="Check the spec only: do not touch storage.root or data.path.")
+@click.option("--address", help="Also check the spec against this Ray cluster (a local storage.root on many nodes).")
+def validate(spec: WorkloadSpec, offline: bool, address: str | None) -> None:
+    """Check a workload spec, and that its storage and data can be reached, without running anything."""
+    metric, mode = spec.metric
     click.echo(
-        f"{spec}: valid workload {loaded.name!r} (hash {spec_hash(loaded)}): task {loaded.data.task}, "
-        f"{len(loaded.data.features.all)} features, data {loaded.data_path}, "
-        f"workers {loaded.train.num_workers.min}-{loaded.train.num_workers.max}, "
-        f"{loaded.tune.num_samples} trial(s) optimising {metric} ({mode})"
+        f"valid workload {spec.name!r} (hash {spec_hash(spec)}): task {spec.data.task}, "
+        f"{len(spec.data.features.all)} features, data {spec.data_path}, "
+        f"workers {spec.train.num_workers.min}-{spec.train.num_workers.max}, "
+        f"{spec.tune.num_samples} trial(s) optimising {metric} ({mode})"
     )
+    if offline:
+        return
+    from rayplane.pipeline import connect_for, preflight
+
+    for line in preflight(spec, prepare=False):
+        click.echo(f"  ok  {line}")
+    if address:
+        runtime = connect_for(spec, address)
+        click.echo(f"  ok  Ray cluster at {runtime.address}: {runtime.nodes} node(s) may use storage.root")

@@ -13,16 +13,17 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from rayplane.errors import DataError
+from rayplane.errors import DataError, StorageError
 from rayplane.spec.models import URI_RE, DataSpec
 from rayplane.spec.suggest import did_you_mean
+from rayplane.storage import Location, within
+from rayplane.storage.location import display
 
 GLOB_CHARS = "*?["
 FOOTER_READERS = 16
@@ -43,21 +44,17 @@ class Source:
 
 def find_files(path: str) -> Source:
     """List the ``.parquet`` files at ``path`` (sorted); DataError if there are none."""
-    if URI_RE.match(path):
-        try:
-            fs, root = pafs.FileSystem.from_uri(path)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
-            raise DataError(f"data.path: cannot open {path}: {exc}") from None
-        scheme = path.split("://", 1)[0]
-        prefix = f"{scheme}://" if scheme != "file" else ""
-    else:
-        fs, root, prefix = pafs.LocalFileSystem(), str(Path(path).expanduser().absolute()), ""
     try:
-        files = _list(fs, root)
-    except OSError as exc:
-        raise DataError(f"data.path: cannot list {path}: {exc}") from None
+        location = Location(path)
+        fs, root = location.filesystem, location.path
+    except StorageError as exc:
+        raise DataError(f"data.path: {exc}") from None
+    scheme = path.split("://", 1)[0] if URI_RE.match(path) else "file"
+    prefix = f"{scheme}://" if scheme != "file" else ""
+    # A listing of many shards may take minutes; the deadline only catches an endpoint that never answers.
+    files = within(lambda: _list(fs, root), f"data.path: cannot list {display(path)}", DataError, deadline_s=900)
     if not files:
-        raise DataError(f"data.path: no .parquet files at {path}")
+        raise DataError(f"data.path: no .parquet files at {display(path)}")
     return Source(path=path, filesystem=fs, files=files, uri_prefix=prefix)
 
 
@@ -75,12 +72,12 @@ def _list(fs: pafs.FileSystem, root: str) -> list[str]:
 
 def _parquet_under(fs: pafs.FileSystem, base: str) -> list[str]:
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+    return [i.path for i in infos if i.type == pafs.FileType.File and visible_parquet(i.path[len(base):])]
+
+
+def visible_parquet(relative: str) -> bool:
     # Names starting with '.' or '_' are writers' temporaries and markers (_SUCCESS, .part files).
-    return [
-        i.path for i in infos
-        if i.type == pafs.FileType.File and i.path.endswith(".parquet")
-        and not any(part[:1] in "._" for part in i.path[len(base):].split("/") if part)
-    ]
+    return relative.endswith(".parquet") and not any(part[:1] in "._" for part in relative.split("/") if part)
 
 
 def check_schemas(source: Source, data_spec: DataSpec) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from rayplane.data.shards import has_parquet
 from rayplane.data.split import SplitRule
 from rayplane.data.stats import summarize
 from rayplane.errors import DataError
-from rayplane.spec.models import URI_RE, WorkloadSpec
+from rayplane.spec.models import WorkloadSpec
+from rayplane.storage import Location
 
 
 @dataclass
@@ -34,30 +37,65 @@ class PreparedData:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def ensure_data(spec: WorkloadSpec) -> str:
-    """The data path, after running the workload's prepare script if the path holds no Parquet yet."""
+def needs_preparing(spec: WorkloadSpec) -> bool:
+    """Whether the workload's prepare script will generate its data (its path holds no Parquet yet)."""
     path = spec.data_path
-    prepare = spec.data.prepare
-    local = path.removeprefix("file://")
-    # Only a local directory can be generated into; remote data and globs are read as they are.
-    remote_or_glob = URI_RE.match(local) or any(c in local for c in ingest.GLOB_CHARS)
-    if prepare is None or remote_or_glob or Path(local).is_file() or has_parquet(local):
+    # Globs are read as they are: there is no one place to generate into.
+    if spec.data.prepare is None or any(c in path.split("://", 1)[-1] for c in ingest.GLOB_CHARS):
+        return False
+    location = Location(path)
+    if location.is_local:
+        return not (Path(location.path).is_file() or has_parquet(location.path))
+    return not any(ingest.visible_parquet(rel) for rel in location.files())
+
+
+def ensure_data(spec: WorkloadSpec) -> str:
+    """The data path, after running the workload's prepare script if the path holds no Parquet yet.
+
+    On an object store the script writes into a local temporary directory, removed afterwards, and the shards
+    are uploaded under a hidden name and then published under their own, so readers never list a half upload.
+    """
+    path = spec.data_path
+    if not needs_preparing(spec):
         return path
+    prepare = spec.data.prepare
     script = Path(spec.resolve(prepare.script))
-    print(f"preparing {spec.name} data: {script.name} -> {local} ({prepare.shards} shards)", flush=True)
+    location = Location(path)
+    print(f"preparing {spec.name} data: {script.name} -> {location.display} ({prepare.shards} shards)", flush=True)
     started = time.monotonic()
+    if location.is_local:
+        count = _run_prepare(script, prepare, Path(location.path))
+    else:
+        with tempfile.TemporaryDirectory(prefix="rayplane-prepare-") as work:
+            count = _run_prepare(script, prepare, Path(work) / "data")
+            _publish(Path(work) / "data", location)
+    print(f"prepared {count} files in {time.monotonic() - started:.1f}s", flush=True)
+    return path
+
+
+def _run_prepare(script: Path, prepare, output: Path) -> int:
     run_prepare = _load_prepare(script)
     try:
-        run_prepare(output_dir=local, shards=prepare.shards, rows=prepare.rows, seed=prepare.seed)
+        run_prepare(output_dir=str(output), shards=prepare.shards, rows=prepare.rows, seed=prepare.seed)
     except DataError:
         raise
     except Exception as exc:
         raise DataError(f"data.prepare.script: {script} failed: {type(exc).__name__}: {exc}") from exc
-    if not (Path(local).is_dir() and has_parquet(local)):
-        raise DataError(f"data.prepare.script: {script} wrote no .parquet files into {local}")
-    count = sum(1 for _ in Path(local).rglob("*.parquet"))
-    print(f"prepared {count} files in {time.monotonic() - started:.1f}s", flush=True)
-    return path
+    if not (output.is_dir() and has_parquet(output)):
+        raise DataError(f"data.prepare.script: {script} wrote no .parquet files into {output}")
+    return sum(1 for _ in output.rglob("*.parquet"))
+
+
+def _publish(local: Path, location: Location) -> None:
+    incoming = location / f".incoming-{uuid.uuid4().hex}"
+    files = [p.relative_to(local).as_posix() for p in sorted(local.rglob("*")) if p.is_file()]
+    try:
+        for rel in files:
+            (incoming / rel).copy_from(Location(local / rel))
+        for rel in files:
+            (incoming / rel).move_to(location / rel)
+    finally:
+        incoming.delete()
 
 
 def _load_prepare(script: Path):

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -173,24 +171,20 @@ class Preprocessor:
             raise DataError(f"preprocessor state lacks {', '.join(missing)}")
         return cls(json.loads(json.dumps(state)))
 
-    def save(self, path: str | os.PathLike) -> None:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True))
-        tmp.replace(path)
+    def dumps(self) -> str:
+        return json.dumps(self.state, indent=1, sort_keys=True)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Preprocessor:
+    def loads(cls, text: str | bytes, origin: str) -> Preprocessor:
+        """The preprocessor saved as ``text``; DataError naming ``origin`` (where it was read) when it is bad."""
         try:
-            state = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise DataError(f"{path}: no preprocessor file") from None
+            state = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON ({exc})") from None
+            raise DataError(f"{origin}: not valid JSON ({exc})") from None
         try:
             return cls.from_dict(state)
         except DataError as exc:
-            raise DataError(f"{path}: {exc}") from None
+            raise DataError(f"{origin}: {exc}") from None
 
 
 def _numeric_state(name: str, scaling: str, impute: str, stats: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
-from rayplane.errors import K8sError, RegistryError
+from rayplane.errors import K8sError, RegistryError, StorageError
 from rayplane.k8s.template import ClusterTemplate
 from rayplane.registry import ModelRegistry
+from rayplane.storage import Storage
 from rayplane.spec import WorkloadSpec, spec_hash
 from rayplane.spec.models import URI_RE, StorageSpec
 
@@ -134,28 +135,26 @@ class Renderer:
         return {"applications": [application_config(self.spec, self.model_dir(version))], "logging_config": LOGGING}
 
     def model_dir(self, version: int) -> str:
-        return f"{self.storage_root()}/models/{self.spec.name}/v{version}"
+        return Storage(self.storage_root()).version(self.spec.name, version).uri
 
     def storage_root(self) -> str:
-        """The spec's own storage.root when it sets one, else the shared volume the chart mounts."""
+        """The spec's own storage.root when it sets one, else the chart's (its volume or object store)."""
         root = self.spec.storage.root
         if root == StorageSpec.model_fields["root"].default:
             return self.template.storage_root
-        if not root.startswith("/"):
-            raise K8sError(f"storage.root: {root!r} is not a path every pod shares; on Kubernetes use an absolute "
-                           f"path on a shared volume, or drop it to use the chart's ({self.template.storage_root})")
+        if not URI_RE.match(root) and not root.startswith("/"):
+            raise K8sError(f"storage.root: {root!r} is not a place every pod shares; on Kubernetes use an object "
+                           "store URI (s3://bucket/prefix) or an absolute path on a shared volume, or drop it to "
+                           f"use the chart's ({self.template.storage_root})")
         return root.rstrip("/")
 
     def model_version(self) -> int | None:
-        """--model-version, else the latest version registered under the storage root if it is mounted here."""
+        """--model-version, else the latest version registered under the storage root, if it can be read here."""
         if self.options.model_version is not None:
             return self.options.model_version
-        root = Path(self.storage_root()) / "models"
-        if not root.is_dir():
-            return None
         try:
-            return ModelRegistry(root).get(self.spec.name).version
-        except RegistryError:
+            return ModelRegistry(Storage(self.storage_root()).models()).get(self.spec.name).version
+        except (RegistryError, StorageError, OSError):
             return None
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 from typing import Any
 
@@ -10,7 +11,7 @@ import torch
 
 from rayplane.data.preprocess import Preprocessor
 from rayplane.errors import RegistryError
-from rayplane.modeling.builder import build_model, read_model_code
+from rayplane.modeling.builder import build_model
 from rayplane.modeling.tasks import decode
 from rayplane.registry import ModelVersion
 
@@ -20,20 +21,23 @@ class Predictor:
         meta = version.metadata
         self.version = version
         self.task: str = meta["task"]
-        self.preprocessor = Preprocessor.load(version.path / "preprocessor.json")
-        code = version.path / "model_code.py"
+        # Read straight from storage, local or remote: a replica keeps no copy of the version on its disk.
+        self.preprocessor = Preprocessor.loads(version.read("preprocessor.json"),
+                                               (version.location / "preprocessor.json").display)
+        code = version.location / "model_code.py"
         self.model = build_model(
-            read_model_code(code) if code.is_file() else None,
+            version.read("model_code.py").decode() if version.has("model_code.py") else None,
             self.preprocessor.input_dim,
             meta["output_dim"],
             meta["model_params"],
-            origin=str(code),
+            origin=code.display,
         )
-        weights = version.path / "model.pt"
+        weights = version.location / "model.pt"
         try:
-            self.model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
+            self.model.load_state_dict(state)
         except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
-            raise RegistryError(f"{weights}: cannot load the weights of {version.uri}: {exc}") from exc
+            raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc
         self.model.eval()
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

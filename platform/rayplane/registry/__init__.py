@@ -1,4 +1,4 @@
-"""Versioned models under a root directory."""
+"""Versioned models under the storage root, with a commit protocol that holds on object stores."""
 
 from rayplane.registry.store import ModelRegistry, ModelVersion
 

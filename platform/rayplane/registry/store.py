@@ -1,27 +1,46 @@
-"""A file-system model registry: ``<root>/<name>/v<N>/``, written atomically, never overwritten.
+"""The model registry: ``<storage root>/models/<name>/v<N>/``, on a local disk or an object store alike.
 
-A version directory holds what serving needs and what a reviewer asks about:
-``model.pt`` (state dict), ``model_code.py`` (the builder, when the workload has its own),
-``preprocessor.json`` (fitted on the training split) and ``metadata.json`` (metrics, params, input schema,
-spec and its hash, trial id, data, created time).
+A version holds what serving needs and what a reviewer asks about: ``model.pt`` (state dict), ``model_code.py``
+(the builder, when the workload has its own), ``preprocessor.json`` (fitted on the training split) and
+``metadata.json`` (metrics, params, input schema, spec and its hash, run, data, created time, file manifest).
+
+Commit protocol (object stores have no atomic rename and pyarrow cannot send a conditional put, so the same
+steps run everywhere): a writer uploads its files to ``.staging/<token>/``, then claims the next number N by
+creating ``.claims/<N>.<token>`` and listing the claims for N; it owns N only if its claim is the only one (two
+writers that both see each other both withdraw and retry after a random pause; with strongly consistent
+listing, as S3, GCS, Azure and local disks give, two writers can never both see only their own). The owner
+moves its files into ``v<N>/`` and writes ``v<N>/metadata.json`` last: that file is the commit marker, and
+readers list only versions that have it. So a reader never sees a partial version, no number is given twice,
+nothing is overwritten, and a writer killed at any step leaves at most a staging directory, an unlisted
+``v<N>/`` without metadata and a claim; numbers are never reused, so a killed writer may leave a gap.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
-import tempfile
+import random
+import re
+import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rayplane.errors import RegistryError
+from rayplane.storage import Location
 
 METADATA = "metadata.json"
-REQUIRED_FILES = ("model.pt", "preprocessor.json", METADATA)
+REQUIRED_FILES = ("model.pt", "preprocessor.json")
+CLAIMS = ".claims"
+STAGING = ".staging"
+VERSION_MARKER = re.compile(r"^v(\d+)/" + re.escape(METADATA) + "$")
+CLAIM = re.compile(r"^(\d+)\.([0-9a-f]{32})$")
+MAX_CLAIM_ATTEMPTS = 50
+
+Artifact = bytes | Location
 
 
 @dataclass(frozen=True)
@@ -30,7 +49,7 @@ class ModelVersion:
 
     name: str
     version: int
-    path: Path
+    location: Location
     metadata: dict[str, Any] = field(repr=False)
 
     @property
@@ -41,97 +60,137 @@ class ModelVersion:
     def uri(self) -> str:
         return f"{self.name}:v{self.version}"
 
-    @classmethod
-    def from_path(cls, path: str | os.PathLike) -> ModelVersion:
-        """The version stored in one ``<root>/<name>/v<N>`` directory (what a serving replica is handed)."""
-        path = Path(path)
-        metadata = _read_metadata(path)
+    def files(self) -> dict[str, Location]:
+        """The version's files but its metadata (what registering a copy of it takes)."""
+        names = self.metadata.get("files") or [f for f in self.location.files() if f != METADATA]
+        return {name: self.location / name for name in names}
+
+    def has(self, file: str) -> bool:
+        return file in self.files()
+
+    def read(self, file: str) -> bytes:
         try:
-            return cls(metadata["name"], int(metadata["version"]), path, metadata)
+            return (self.location / file).read_bytes()
+        except OSError as exc:
+            raise RegistryError(f"{(self.location / file).display}: cannot read {file} of {self.uri}: {exc}") from None
+
+    @classmethod
+    def at(cls, location: str | os.PathLike | Location) -> ModelVersion:
+        """The version stored at one ``.../models/<name>/v<N>`` location (what a serving replica is handed)."""
+        location = location if isinstance(location, Location) else Location(location)
+        metadata = _read_metadata(location)
+        try:
+            return cls(metadata["name"], int(metadata["version"]), location, metadata)
         except (KeyError, TypeError, ValueError):
-            raise RegistryError(f"{path / METADATA}: not a registered version (no name and version)") from None
+            raise RegistryError(f"{(location / METADATA).display}: not a registered version (no name and version)") from None
 
 
 class ModelRegistry:
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root).expanduser()
+    def __init__(self, root: str | os.PathLike | Location) -> None:
+        """``root`` is the ``models`` directory (``Storage.models()``)."""
+        self.root = root if isinstance(root, Location) else Location(root)
 
-    def register(self, name: str, artifacts: str | os.PathLike, metadata: dict[str, Any]) -> ModelVersion:
-        """Copy ``artifacts`` (a directory) in as the next version of ``name``.
-
-        The copy is staged beside the versions and renamed into place, so a version appears whole or not at
-        all; two registrations at once get different numbers because a rename onto an existing (non-empty)
-        version fails and the loser takes the next number.
-        """
-        src = Path(artifacts)
-        missing = [f for f in REQUIRED_FILES if f != METADATA and not (src / f).is_file()]
+    def register(self, name: str, artifacts: str | os.PathLike | Mapping[str, Artifact],
+                 metadata: dict[str, Any]) -> ModelVersion:
+        """Store ``artifacts`` (file name -> bytes or a Location, or a local directory) as the next version."""
+        files = _artifacts(artifacts)
+        missing = [f for f in REQUIRED_FILES if f not in files]
         if missing:
-            raise RegistryError(f"{src}: cannot register {name!r}, missing {', '.join(missing)}")
-        model_dir = self.root / name
-        model_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=model_dir))
+            raise RegistryError(f"cannot register {name!r}: missing {', '.join(missing)}")
+        model = self.root / name
+        token = uuid.uuid4().hex
+        staging = model / STAGING / token
         try:
-            shutil.copytree(src, staging, dirs_exist_ok=True)
-            number = self._next_number(name)
-            while True:
-                meta = {**metadata, "name": name, "version": number,
-                        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-                _write_json(staging / METADATA, meta)
-                target = model_dir / f"v{number}"
-                try:
-                    os.rename(staging, target)
-                    return ModelVersion(name, number, target, meta)
-                except OSError as exc:
-                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                        raise
-                    number += 1
+            sizes = {}
+            for file, content in files.items():
+                target = staging / file
+                if isinstance(content, Location):
+                    target.copy_from(content)
+                else:
+                    target.write_bytes(content)
+                sizes[file] = target.filesystem.get_file_info(target.path).size
+            number = self._claim(model, token)
+            version = model / f"v{number}"
+            for file in files:
+                (staging / file).move_to(version / file)
+            meta = {**metadata, "name": name, "version": number, "files": sizes,
+                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            (version / METADATA).write_bytes(json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+            return ModelVersion(name, number, version, meta)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                staging.delete()
+            except OSError:
+                pass  # a leftover staging directory never lists as a version
 
     def list(self, name: str | None = None) -> list[ModelVersion]:
         names = [name] if name else self.names()
         return [self._load(n, v) for n in names for v in self._numbers(n)]
 
     def names(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self._numbers(p.name))
+        return [n for n in self.root.children() if not n.startswith(".") and self._numbers(n)]
 
     def get(self, name: str, version: int | None = None) -> ModelVersion:
         numbers = self._numbers(name)
         if not numbers:
             known = ", ".join(self.names()) or "none"
-            raise RegistryError(f"no versions of model {name!r} under {self.root} (registered models: {known})")
+            raise RegistryError(f"no versions of model {name!r} under {self.root.display} (registered models: {known})")
         if version is None:
             return self._load(name, numbers[-1])
         if version not in numbers:
             raise RegistryError(
-                f"model {name!r} has no version {version} under {self.root} "
+                f"model {name!r} has no version {version} under {self.root.display} "
                 f"(versions: {', '.join(map(str, numbers))})"
             )
         return self._load(name, version)
 
     def _numbers(self, name: str) -> list[int]:
-        model_dir = self.root / name
-        if not model_dir.is_dir():
-            return []
-        return sorted(int(p.name[1:]) for p in model_dir.iterdir() if p.name[:1] == "v" and p.name[1:].isdigit())
+        return self._scan(self.root / name)[0]
 
-    def _next_number(self, name: str) -> int:
-        numbers = self._numbers(name)
-        return numbers[-1] + 1 if numbers else 1
+    @staticmethod
+    def _scan(model: Location) -> tuple[list[int], dict[int, set[str]]]:
+        """Committed version numbers, and the claims (number -> tokens), from one listing."""
+        committed, claims = [], {}
+        for rel in model.files():
+            marker = VERSION_MARKER.match(rel)
+            if marker:
+                committed.append(int(marker.group(1)))
+            elif rel.startswith(CLAIMS + "/") and (claim := CLAIM.match(rel[len(CLAIMS) + 1:])):
+                claims.setdefault(int(claim.group(1)), set()).add(claim.group(2))
+        return sorted(committed), claims
+
+    def _claim(self, model: Location, token: str) -> int:
+        for attempt in range(MAX_CLAIM_ATTEMPTS):
+            committed, claims = self._scan(model)
+            number = max([0, *committed, *claims]) + 1
+            mine = model / CLAIMS / f"{number}.{token}"
+            mine.write_bytes(b"")
+            rivals = self._scan(model)[1].get(number, set()) - {token}
+            if not rivals:
+                return number
+            mine.delete()
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+        raise RegistryError(f"{model.display}: could not claim a version number after {MAX_CLAIM_ATTEMPTS} "
+                            "attempts (too many concurrent registrations)")
 
     def _load(self, name: str, number: int) -> ModelVersion:
-        path = self.root / name / f"v{number}"
-        return ModelVersion(name, number, path, _read_metadata(path))
+        location = self.root / name / f"v{number}"
+        return ModelVersion(name, number, location, _read_metadata(location))
 
 
-def _read_metadata(path: Path) -> dict[str, Any]:
+def _artifacts(artifacts: str | os.PathLike | Mapping[str, Artifact]) -> dict[str, Artifact]:
+    if isinstance(artifacts, Mapping):
+        return dict(artifacts)
+    directory = Path(artifacts)
+    if not directory.is_dir():
+        raise RegistryError(f"{directory}: not a directory of model files")
+    return {p.relative_to(directory).as_posix(): Location(p) for p in sorted(directory.rglob("*"))
+            if p.is_file() and p.name != METADATA}
+
+
+def _read_metadata(location: Location) -> dict[str, Any]:
+    marker = location / METADATA
     try:
-        return json.loads((path / METADATA).read_text())
+        return json.loads(marker.read_bytes())
     except (OSError, ValueError) as exc:
-        raise RegistryError(f"{path / METADATA}: unreadable version metadata ({exc})") from None
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
+        raise RegistryError(f"{marker.display}: unreadable version metadata ({exc})") from None

@@ -25,11 +25,11 @@ from rayplane.serve.schema import check_input_schema, example_record, typical_va
 def build_app(args: dict[str, Any]) -> Application:
     """The ``import_path`` target: ``args`` are ``rayplane.serve.config.app_args`` (model_dir and serve knobs).
 
-    The version's metadata and input schema are checked here, where the app is built, so a bad model
-    directory fails the deploy with one message instead of crash-looping replicas.
+    ``model_dir`` is the version's location, a path or a URI. The version's metadata and input schema are
+    checked here, where the app is built, so a bad model location fails the deploy with one message instead of crash-looping replicas.
     """
     model_dir, settings = parse_args(args)
-    version = ModelVersion.from_path(model_dir)
+    version = ModelVersion.at(model_dir)
     check_input_schema(version.metadata.get("input_schema"))
     # Not part of the config's deployment entry (ServeDeploySchema has no such field), so set in code: a
     # version that cannot load fails the same way every time, and Serve's default of 20 attempts only
@@ -48,7 +48,7 @@ class ModelServer:
         # One thread per replica: replicas scale out as processes, and intra-op threads would fight
         # each other (and the proxy) for the same cores.
         torch.set_num_threads(1)
-        self.version = ModelVersion.from_path(model_dir)
+        self.version = ModelVersion.at(model_dir)
         self.predictor = Predictor(self.version)
         typical = typical_values(self.predictor.preprocessor)
         self.example = example_record(self.version.metadata["input_schema"], typical)

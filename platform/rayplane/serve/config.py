@@ -48,7 +48,7 @@ def parse_args(args: dict[str, Any]) -> tuple[str, ServeSpec]:
     knobs = {k: v for k, v in args.items() if k != "model_dir"}
     model_dir = args.get("model_dir")
     if not isinstance(model_dir, str) or not model_dir:
-        raise ServeError("application args: 'model_dir' (a registered model version directory) is required")
+        raise ServeError("application args: 'model_dir' (a registered model version: its path or URI) is required")
     misplaced = sorted(HTTP_KEYS & knobs.keys())
     if misplaced:
         raise ServeError(f"application args: {', '.join(misplaced)} belong to the application or http_options, "

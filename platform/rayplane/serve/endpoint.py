@@ -102,9 +102,10 @@ def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | Non
             f"when it starts: deploy with --host {running.host} --port {running.port} (serve.host/serve.port), "
             f"not {http.host}:{http.port}"
         )
-    config = application_config(spec, str(version.path))
+    config = application_config(spec, version.location.uri)
     app = build_app(config["args"])
-    typical = typical_values(Preprocessor.load(version.path / "preprocessor.json"))
+    typical = typical_values(Preprocessor.loads(version.read("preprocessor.json"),
+                                                (version.location / "preprocessor.json").display))
     host = address_host or ("127.0.0.1" if http.host in WILDCARD_HOSTS else http.host)
     endpoint = Endpoint(
         url=f"http://{_bracket(host)}:{http.port}{'' if spec.route_prefix == '/' else spec.route_prefix}",

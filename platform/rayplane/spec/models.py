@@ -248,8 +248,14 @@ class ServeSpec(StrictModel):
 class StorageSpec(StrictModel):
     root: str = Field(
         "~/.rayplane",
-        description="Runs go under <root>/runs and model versions under <root>/models. RAYPLANE_HOME overrides "
-        "the default. Use shared storage (a URI or a mounted volume) on a multi-node cluster.",
+        min_length=1,
+        description="A path or any pyarrow filesystem URI (s3://bucket/prefix, gs://, abfs://): runs and "
+        "checkpoints go under <root>/runs, model versions under <root>/models. RAYPLANE_HOME overrides the "
+        "default. On a multi-node cluster use an object store URI, or a volume every node mounts with shared: true.",
+    )
+    shared: bool = Field(
+        False, description="Declares a local root a mount every node shares (NFS, a ReadWriteMany volume); "
+        "RAYPLANE_STORAGE_SHARED=1 declares the same from the environment (the chart sets it with its volume).",
     )
 
 
@@ -321,3 +327,7 @@ class WorkloadSpec(StrictModel):
         if root == StorageSpec.model_fields["root"].default and os.environ.get("RAYPLANE_HOME"):
             root = os.environ["RAYPLANE_HOME"]
         return self.resolve(root)
+
+    @property
+    def storage_shared(self) -> bool:
+        return self.storage.shared or os.environ.get("RAYPLANE_STORAGE_SHARED", "").lower() in ("1", "true", "yes")

@@ -12,6 +12,7 @@ from rayplane.errors import TrainingError
 from rayplane.modeling.builder import read_model_code
 from rayplane.spec import WorkloadSpec
 from rayplane.spec.models import TRAIN_HYPERPARAMS
+from rayplane.storage import Storage
 from rayplane.training.loop import train_loop_per_worker
 from rayplane.training.resources import ResourcePlan
 
@@ -72,7 +73,7 @@ def data_config(spec: WorkloadSpec, fixed_workers: int | None = None) -> DataCon
 def run_config(spec: WorkloadSpec, name: str, callbacks: list | None = None) -> RunConfig:
     return RunConfig(
         name=name,
-        storage_path=f"{spec.storage_root}/runs",
+        **Storage.for_spec(spec).ray_storage(),
         failure_config=FailureConfig(max_failures=spec.train.max_failures),
         checkpoint_config=CheckpointConfig(num_to_keep=2),
         callbacks=callbacks,
@@ -106,7 +107,7 @@ def train_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, name
     try:
         result = build_trainer(spec, data, plan, params, name).fit()
     except TrainingFailedError as exc:
-        raise TrainingError(f"training run {name!r} failed: {exc}; logs under {spec.storage_root}/runs/{name}") from exc
+        raise TrainingError(f"training run {name!r} failed: {exc}; logs under {Storage.for_spec(spec).run(name).display}") from exc
     if result.checkpoint is None:
         raise TrainingError(f"training run {name!r} finished without a checkpoint")
     return TrainOutcome(

@@ -14,6 +14,7 @@ from ray.tune.search.optuna import OptunaSearch
 from rayplane.data import PreparedData
 from rayplane.errors import TrainingError
 from rayplane.spec import WorkloadSpec
+from rayplane.storage import Storage
 from rayplane.training.resources import ResourcePlan
 from rayplane.training.trainer import TrainOutcome, build_trainer
 from rayplane.tuning.search_space import to_tune_space
@@ -40,9 +41,11 @@ def tune_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, exper
         # The driver only waits on its trainer: it asks for a token of memory, so its CPU goes to workers.
         {"memory": 64 * 1024**2},
     )
-    path = f"{spec.storage_root}/runs/{experiment}"
-    if tune.Tuner.can_restore(path):
-        tuner = tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True)
+    storage = Storage.for_spec(spec)
+    run = storage.run(experiment)
+    if tune.Tuner.can_restore(run.path, storage_filesystem=run.filesystem):
+        tuner = tune.Tuner.restore(run.path, trainable, resume_unfinished=True, resume_errored=True,
+                                   storage_filesystem=run.filesystem)
     else:
         tuner = tune.Tuner(
             trainable,
@@ -57,13 +60,13 @@ def tune_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, exper
                 ),
                 scheduler=_scheduler(spec),
             ),
-            run_config=tune.RunConfig(name=experiment, storage_path=f"{spec.storage_root}/runs"),
+            run_config=tune.RunConfig(name=experiment, **storage.ray_storage()),
         )
     grid = tuner.fit()
     finished = [r for r in grid if r.error is None and CHECKPOINT_PATH_KEY in (r.metrics or {})]
     if not finished:
         errors = "; ".join(f"{type(r.error).__name__}: {r.error}"[:300] for r in grid if r.error) or "no trial reported"
-        raise TrainingError(f"tuning run {experiment!r} produced no model ({errors}); logs under {path}")
+        raise TrainingError(f"tuning run {experiment!r} produced no model ({errors}); logs under {run.display}")
     sign = 1 if mode == "max" else -1
     best = max(finished, key=lambda r: sign * float(r.metrics[metric]))
     return TrainOutcome(
