@@ -8,6 +8,7 @@ needs ``RAY_FAKE_CLUSTER=1`` in the environment of ``ray start``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rayplane.cluster.state import WorkerPool
@@ -21,7 +22,7 @@ def autoscaler_env() -> dict[str, str]:
     return {"RAY_FAKE_CLUSTER": "1", "AUTOSCALER_UPDATE_INTERVAL_S": "1"}
 
 
-def autoscaler_config(pool: WorkerPool, head_cpus: float, gcs_address: str) -> dict[str, Any]:
+def autoscaler_config(pool: WorkerPool, head_cpus: float, gcs_address: str, nodes_dir: Path) -> dict[str, Any]:
     """The cluster config ``ray start --autoscaling-config`` reads, as data."""
     return {
         "cluster_name": "rayplane-local",
@@ -31,6 +32,7 @@ def autoscaler_config(pool: WorkerPool, head_cpus: float, gcs_address: str) -> d
             "module": "rayplane.cluster.provider.LocalNodeProvider",
             # Worker nodes join this GCS (the provider's default is port 6379 on the node's IP).
             "gcs_address": gcs_address,
+            "nodes_dir": str(nodes_dir),
             "use_node_id_as_ip": True,
             "disable_node_updaters": True,
             "disable_launch_config_check": True,

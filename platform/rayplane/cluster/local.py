@@ -175,7 +175,8 @@ class LocalCluster:
             command += ["--node-ip-address", "127.0.0.1"]
         if record.workers.max > 0:
             self.state.autoscaler_config.write_text(
-                json.dumps(autoscaler_config(record.workers, record.head_cpus, record.gcs_address), indent=2))
+                json.dumps(autoscaler_config(record.workers, record.head_cpus, record.gcs_address,
+                                             self.state.nodes_dir), indent=2))
             command += ["--autoscaling-config", str(self.state.autoscaler_config)]
             env.update(autoscaler_env())
         with open(self.state.start_log, "w") as log:

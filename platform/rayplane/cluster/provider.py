@@ -5,13 +5,19 @@ Ray's provider starts every worker node in the head's session directory, so all 
 that goes idle deletes it, under the feet of the workers of every other node (seen as jobs dying with
 FileNotFoundError or torch failing to load). Here each node gets its own runtime-environment directory, and
 only the head runs a log monitor (they share one log directory, so every monitor would forward every line).
+
+Each worker node also gets a HOME and a working directory of its own (``<state dir>/nodes/<id>/``), as a
+separate machine has: whatever assumes that nodes share a local disk (a default ``~/.rayplane``, a relative
+path) then fails or writes visibly apart here too, instead of working by accident.
 The autoscaler loads this class in its own process (``provider: {type: external, module: ...}``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+from pathlib import Path
 
 import ray
 import ray._private.ray_constants as ray_constants
@@ -32,6 +38,8 @@ class LocalNodeProvider(FakeMultiNodeProvider):
         with self.lock:
             node_type = tags[TAG_RAY_USER_NODE_TYPE]
             node_id = self._next_hex_node_id()
+            node_dir = Path(self.provider_config["nodes_dir"]) / node_id[-8:]
+            (node_dir / "home").mkdir(parents=True, exist_ok=True)
             params = ray._private.parameter.RayParams(
                 min_worker_port=0,
                 max_worker_port=0,
@@ -47,6 +55,7 @@ class LocalNodeProvider(FakeMultiNodeProvider):
                 runtime_env_dir_name=f"runtime_resources_{node_id[-5:]}",
                 include_log_monitor=False,
                 env_vars={
+                    "HOME": str(node_dir / "home"),
                     "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node_id,
                     "RAY_CLOUD_INSTANCE_ID": node_id,
                     "RAY_NODE_TYPE_NAME": node_type,
@@ -54,7 +63,9 @@ class LocalNodeProvider(FakeMultiNodeProvider):
                     ray_constants.LABELS_ENVIRONMENT_VARIABLE: json.dumps(labels),
                 },
             )
-            node = ray._private.node.Node(params, head=False, shutdown_at_exit=False, spawn_reaper=False)
+            # The raylet, and every worker process it starts, inherits the working directory it starts in.
+            with contextlib.chdir(node_dir):
+                node = ray._private.node.Node(params, head=False, shutdown_at_exit=False, spawn_reaper=False)
             self._nodes[node_id] = {
                 "tags": {
                     TAG_RAY_NODE_KIND: NODE_KIND_WORKER,

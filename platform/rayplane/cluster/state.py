@@ -63,6 +63,11 @@ class StateDir:
         return self.root / "autoscaler.yaml"
 
     @property
+    def nodes_dir(self) -> Path:
+        """One directory per worker node: its HOME and working directory, as a machine of its own would have."""
+        return self.root / "nodes"
+
+    @property
     def start_log(self) -> Path:
         return self.root / "ray-start.log"
 
