@@ -129,3 +129,20 @@ def test_cli_validate_good_and_bad(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train.epcohs: unknown field; did you mean 'epochs'?" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("field", "uri"), [
+    ("data.path", "s3://AKIAEXAMPLE:wJalrXUtnFEMI@bucket/raw/"),
+    ("storage.root", "s3://bucket/rayplane?endpoint_override=minio:9000&secret_key=wJalrXUtnFEMI"),
+    ("storage.root", "abfs://models@account.dfs.core.windows.net/x?account_key=wJalrXUtnFEMI"),
+])
+def test_credentials_in_a_uri_are_refused_and_never_echoed(field, uri):
+    with pytest.raises(SpecError) as info:
+        load_spec(mutate(field, uri))
+    message = str(info.value)
+    assert f"{field}: holds credentials" in message and "AWS_ACCESS_KEY_ID" in message
+    assert "wJalrXUtnFEMI" not in message
+
+
+def test_a_uri_with_a_user_but_no_secret_is_fine():
+    assert load_spec(mutate("storage.root", "abfs://models@account.dfs.core.windows.net/x")).storage.root

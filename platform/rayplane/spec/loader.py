@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from rayplane.errors import SpecError
-from rayplane.spec.models import WorkloadSpec
+from rayplane.spec.models import SECRET_IN_URI, WorkloadSpec
 from rayplane.spec.suggest import did_you_mean
 
 
@@ -88,7 +88,7 @@ def format_errors(origin: str, exc: ValidationError) -> str:
             if named and not loc:
                 field, msg = named.groups()
         # A mapping's repr would bury the message; the field path already points at it.
-        quiet = err["type"] in ("missing", "extra_forbidden") or isinstance(err.get("input"), dict)
+        quiet = err["type"] in ("missing", "extra_forbidden", SECRET_IN_URI) or isinstance(err.get("input"), dict)
         given = "" if quiet else f" (got {_short(err.get('input'))})"
         lines.append(f"  - {field}: {msg}{given}")
     return "\n".join(lines)

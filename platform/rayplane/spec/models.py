@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from rayplane.spec.suggest import did_you_mean
 
@@ -34,6 +35,25 @@ REPORTED_METRICS = {
     "regression": ("val_rmse", "val_mae", "val_loss", "loss"),
 }
 LOWER_IS_BETTER = ("loss", "val_loss", "val_rmse", "val_mae")
+
+
+SECRET_IN_URI = "secret_in_uri"
+# Query keys of pyarrow filesystem URIs that carry a secret.
+SECRET_QUERY_KEYS = ("access_key", "secret_key", "session_token", "account_key", "sas_token", "client_secret")
+
+
+def no_credentials(uri: str) -> str:
+    """A URI without secrets in it: they would reach the registry's metadata, logs and rendered manifests."""
+    if not URI_RE.match(uri):
+        return uri
+    authority = uri.split("://", 1)[1].split("/", 1)[0]
+    query = uri.partition("?")[2].lower()
+    if "@" in authority and ":" in authority.split("@", 1)[0] or any(f"{k}=" in query for k in SECRET_QUERY_KEYS):
+        # Its own error type, so that the message never repeats the value (the secret) back.
+        raise PydanticCustomError(
+            SECRET_IN_URI, "holds credentials; give them through the environment or the provider's chain instead "
+            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance or pod identity), never in the URI")
+    return uri
 
 
 class StrictModel(BaseModel):
@@ -83,6 +103,8 @@ class DataSpec(StrictModel):
     validation_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     split_seed: int = 42
     prepare: Prepare | None = None
+
+    _path_without_credentials = field_validator("path")(no_credentials)
 
     @model_validator(mode="after")
     def _check(self) -> DataSpec:
@@ -253,6 +275,8 @@ class StorageSpec(StrictModel):
         "checkpoints go under <root>/runs, model versions under <root>/models. RAYPLANE_HOME overrides the "
         "default. On a multi-node cluster use an object store URI, or a volume every node mounts with shared: true.",
     )
+    _root_without_credentials = field_validator("root")(no_credentials)
+
     shared: bool = Field(
         False, description="Declares a local root a mount every node shares (NFS, a ReadWriteMany volume); "
         "RAYPLANE_STORAGE_SHARED=1 declares the same from the environment (the chart sets it with its volume).",
