@@ -70,7 +70,8 @@ def first_stop(scheduler: ASHAScheduler, trial_id: str, scores: list[float]) -> 
     trial = Trial("trainable", config={}, trial_id=trial_id, stub=True)
     scheduler.on_trial_add(None, trial)
     for epoch, score in enumerate(scores, start=1):
-        if scheduler.on_trial_result(None, trial, {"training_iteration": epoch, "val_auc": score}) == TrialScheduler.STOP:
+        decision = scheduler.on_trial_result(None, trial, {"training_iteration": epoch, "val_auc": score})
+        if decision == TrialScheduler.STOP:
             return epoch
     return None
 
