@@ -121,12 +121,16 @@ sys.meta_path.insert(0, DevOnlyBlocker())
 """
 
 
-def cli_without(blocked: set[str], site_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def blocking_env(blocked: set[str], site_dir: Path) -> dict[str, str]:
+    """The environment of a Python that cannot import ``blocked`` and imports rayplane from this checkout."""
     (site_dir / "sitecustomize.py").write_text(BLOCKER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site_dir), str(REPO / "platform")]),
-           "RAYPLANE_BLOCKED_MODULES": ",".join(sorted(blocked))}
-    return subprocess.run([sys.executable, "-m", "rayplane.cli.main", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site_dir), str(REPO / "platform")]),
+            "RAYPLANE_BLOCKED_MODULES": ",".join(sorted(blocked))}
+
+
+def cli_without(blocked: set[str], site_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rayplane.cli.main", *args], cwd=REPO,
+                          env=blocking_env(blocked, site_dir), capture_output=True, text=True, timeout=60)
 
 
 def test_the_blocker_hides_dev_only_modules(tmp_path):
@@ -134,8 +138,7 @@ def test_the_blocker_hides_dev_only_modules(tmp_path):
     # The dev tools themselves, and nothing the runtime needs (ray requires jsonschema, so it stays importable).
     assert {"pytest", "kmock", "schemathesis", "kubernetes_validate"} <= blocked
     assert not blocked & {"ray", "yaml", "click", "pydantic", "jsonschema", "torch"}
-    (tmp_path / "sitecustomize.py").write_text(BLOCKER)
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "RAYPLANE_BLOCKED_MODULES": "_pytest"}
+    env = blocking_env({"_pytest"}, tmp_path)
 
     def load(module: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-c", f"import {module}"], env=env, capture_output=True, text=True,
