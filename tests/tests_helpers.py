@@ -52,6 +52,22 @@ def with_changes(base: dict, changes: dict) -> dict:
     return result
 
 
+def checkpointed_epochs(run_dir: Path) -> int:
+    """Epochs covered by the newest complete checkpoint on disk of a Train run (0 when none)."""
+    # Imported here: most tests that use these helpers never load torch.
+    import torch
+
+    from rayplane.training.loop import STATE_FILE
+
+    epochs = [0]
+    for directory in run_dir.glob("checkpoint_*"):
+        try:
+            epochs.append(torch.load(directory / STATE_FILE, weights_only=True)["epoch"] + 1)
+        except (OSError, RuntimeError, EOFError):  # still being written
+            pass
+    return max(epochs)
+
+
 def alive_actor_pids(class_name_part: str) -> list[int]:
     """Pids of the live actors of the connected Ray whose class name contains ``class_name_part``.
 

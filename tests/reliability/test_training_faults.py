@@ -17,14 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 import rayplane
 from rayplane.pipeline import registry_for
-from rayplane.training.loop import STATE_FILE
 from tests.data.datafiles import small_frame, write_frame
-from tests_helpers import REPO, alive_actor_pids, wait_for
+from tests_helpers import REPO, alive_actor_pids, checkpointed_epochs, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -44,17 +42,6 @@ def write_workload(root: Path, train: dict, tune: dict | None = None) -> Path:
     path = root / "workload.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
-
-
-def checkpointed_epochs(run_dir: Path) -> int:
-    """Epochs covered by the newest complete checkpoint of a Train run (0 when none)."""
-    epochs = [0]
-    for directory in run_dir.glob("checkpoint_*"):
-        try:
-            epochs.append(torch.load(directory / STATE_FILE, weights_only=True)["epoch"] + 1)
-        except (OSError, RuntimeError, EOFError):  # still being written
-            pass
-    return max(epochs)
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_training_resumes(ray_session, tmp_path):

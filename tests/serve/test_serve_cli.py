@@ -10,6 +10,7 @@ import sys
 
 import httpx
 import pytest
+from ray import serve
 
 from tests_helpers import free_port, interrupted_cli
 
@@ -44,7 +45,12 @@ def test_a_port_in_use_is_one_error_line_and_leaves_no_serve_behind(served_model
     assert out.returncode == 1, out.stderr
     [error] = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert f"cannot start Serve's HTTP proxy on 127.0.0.1:{port}: the port is already in use" in error, error
-    # Nothing is left behind: the next test starts Serve on another port of the same cluster.
+    # Nothing is left behind, as the cluster itself reports it: no Serve controller or proxy actor (a controller
+    # would pin the bad address, so the next test could not start Serve on another port), no application.
+    serve_actors = [a for a in ray_session.util.list_named_actors(all_namespaces=True) if a["namespace"] == "serve"]
+    assert serve_actors == [], serve_actors
+    status = serve.status()
+    assert (status.applications, status.proxies) == ({}, {}), status
 
 
 @pytest.mark.slow
