@@ -12,13 +12,16 @@ from rayplane.errors import SpecError
 from rayplane.spec import WorkloadSpec, load_spec, override
 
 
+set_option = click.option(
+    "--set", "settings", multiple=True, metavar="FIELD=VALUE",
+    help="Override a spec field, e.g. --set storage.root=s3://bucket/rayplane (repeatable; VALUE is read as YAML).")
+
+
 def spec_argument(command):
     """SPEC plus ``--set FIELD=VALUE`` overrides, handed to the command as a validated ``spec``."""
 
     @click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
-    @click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
-                  help="Override a spec field, e.g. --set storage.root=s3://bucket/rayplane (repeatable; "
-                       "VALUE is read as YAML).")
+    @set_option
     @functools.wraps(command)
     def wrapper(spec_path, settings, **kwargs):
         return command(spec=load_with_overrides(spec_path, parse_settings(settings)), **kwargs)

@@ -1,18 +1,20 @@
 import click
 
-from rayplane.cli.options import spec_argument
-from rayplane.spec import WorkloadSpec, spec_hash
+from rayplane.cli.options import load_with_overrides, parse_settings, set_option
+from rayplane.spec import spec_hash
 
 
 @click.command()
-@spec_argument
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@set_option
 @click.option("--offline", is_flag=True, help="Check the spec only: do not touch storage.root or data.path.")
 @click.option("--address", help="Also check the spec against this Ray cluster (a local storage.root on many nodes).")
-def validate(spec: WorkloadSpec, offline: bool, address: str | None) -> None:
+def validate(spec_path: str, settings: tuple[str, ...], offline: bool, address: str | None) -> None:
     """Check a workload spec, and that its storage and data can be reached, without running anything."""
+    spec = load_with_overrides(spec_path, parse_settings(settings))
     metric, mode = spec.metric
     click.echo(
-        f"valid workload {spec.name!r} (hash {spec_hash(spec)}): task {spec.data.task}, "
+        f"{spec_path}: valid workload {spec.name!r} (hash {spec_hash(spec)}): task {spec.data.task}, "
         f"{len(spec.data.features.all)} features, data {spec.data_path}, "
         f"workers {spec.train.num_workers.min}-{spec.train.num_workers.max}, "
         f"{spec.tune.num_samples} trial(s) optimising {metric} ({mode})"
