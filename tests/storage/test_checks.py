@@ -95,3 +95,12 @@ def test_read_only_credentials(tmp_path, read_only_s3, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert "Access Denied" in err and "embedded" not in out + err
     assert time.monotonic() - started < 45
+
+
+def test_reading_the_registry_from_an_endpoint_that_does_not_answer(tmp_path, s3_data, monkeypatch, capsys):
+    spec = write_spec(tmp_path / "w.yaml", s3_data, "s3://bucket/rp")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    for command in (["models", "list"], ["serve"]):
+        assert main([*command, str(spec)]) == 1
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("error: storage.root: cannot list s3://bucket/rp/models") and "does not answer" in line

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rayplane.errors import RegistryError
-from rayplane.storage import Location
+from rayplane.storage import Location, within
+from rayplane.storage.checks import gist
 
 METADATA = "metadata.json"
 REQUIRED_FILES = ("model.pt", "preprocessor.json")
@@ -98,37 +99,43 @@ class ModelRegistry:
         if missing:
             raise RegistryError(f"cannot register {name!r}: missing {', '.join(missing)}")
         model = self.root / name
-        token = uuid.uuid4().hex
-        staging = model / STAGING / token
+        staging = model / STAGING / uuid.uuid4().hex
         try:
-            sizes = {}
-            for file, content in files.items():
-                target = staging / file
-                if isinstance(content, Location):
-                    target.copy_from(content)
-                else:
-                    target.write_bytes(content)
-                sizes[file] = target.filesystem.get_file_info(target.path).size
-            number = self._claim(model, token)
-            version = model / f"v{number}"
-            for file in files:
-                (staging / file).move_to(version / file)
-            meta = {**metadata, "name": name, "version": number, "files": sizes,
-                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-            (version / METADATA).write_bytes(json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
-            return ModelVersion(name, number, version, meta)
+            return self._commit(name, files, metadata, model, staging)
+        except OSError as exc:
+            raise RegistryError(f"cannot register {name!r} under {self.root.display}: {gist(exc)}") from exc
         finally:
             try:
                 staging.delete()
             except OSError:
                 pass  # a leftover staging directory never lists as a version
 
+    def _commit(self, name: str, files: dict[str, Artifact], metadata: dict[str, Any], model: Location,
+                staging: Location) -> ModelVersion:
+        sizes = {}
+        for file, content in files.items():
+            target = staging / file
+            if isinstance(content, Location):
+                target.copy_from(content)
+            else:
+                target.write_bytes(content)
+            sizes[file] = target.filesystem.get_file_info(target.path).size
+        number = self._claim(model, token=staging.name)
+        version = model / f"v{number}"
+        for file in files:
+            (staging / file).move_to(version / file)
+        meta = {**metadata, "name": name, "version": number, "files": sizes,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        (version / METADATA).write_bytes(json.dumps(meta, indent=2, sort_keys=True, default=str).encode())
+        return ModelVersion(name, number, version, meta)
+
     def list(self, name: str | None = None) -> list[ModelVersion]:
         names = [name] if name else self.names()
         return [self._load(n, v) for n in names for v in self._numbers(n)]
 
     def names(self) -> list[str]:
-        return [n for n in self.root.children() if not n.startswith(".") and self._numbers(n)]
+        children = within(self.root.children, f"storage.root: cannot list {self.root.display}")
+        return [n for n in children if not n.startswith(".") and self._numbers(n)]
 
     def get(self, name: str, version: int | None = None) -> ModelVersion:
         numbers = self._numbers(name)
@@ -151,7 +158,7 @@ class ModelRegistry:
     def _scan(model: Location) -> tuple[list[int], dict[int, set[str]]]:
         """Committed version numbers, and the claims (number -> tokens), from one listing."""
         committed, claims = [], {}
-        for rel in model.files():
+        for rel in within(model.files, f"storage.root: cannot list {model.display}"):
             marker = VERSION_MARKER.match(rel)
             if marker:
                 committed.append(int(marker.group(1)))

@@ -71,10 +71,10 @@ def within(action: Callable[[], T], what: str, error: type[RayplaneError] = Stor
     if failure is not None:
         text = " ".join(str(failure).split())
         hint = next((h for key, h in HINTS if key.lower() in text.lower()), "")
-        raise error(f"{what}: {_gist(text)}" + (f"; {hint}" if hint else "")) from None
+        raise error(f"{what}: {gist(failure)}" + (f"; {hint}" if hint else "")) from None
     return outcome.get("value")  # type: ignore[return-value]
 
 
-def _gist(text: str) -> str:
+def gist(error: BaseException) -> str:
     # pyarrow's S3 errors end with a request id and repeat the operation: the first sentence says it.
-    return text.split(" (Request ID")[0][:300]
+    return " ".join(str(error).split()).split(" (Request ID")[0][:300]
