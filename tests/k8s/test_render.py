@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_template
+from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_template, pod_templates
 
 from rayplane.cli.main import main
 from rayplane.registry import ModelRegistry
@@ -177,3 +177,52 @@ def test_template_must_be_a_chart_rayjob(capsys, tmp_path):
     assert f"{cluster}: expected one RayJob rendered by the rayplane chart" in err
     code, _, err = render(capsys, str(SPEC), "--template", str(tmp_path / "missing.yaml"))
     assert code == 1 and "cannot read it" in err
+
+
+@pytest.mark.parametrize("release", ["rayplane", "ml", "team-rayplane-prod"])
+def test_release_names_the_account_claim_labels_and_cluster(capsys, release):
+    """Without --template, the packaged chart rendering is the chart's for --release: the submitter's account,
+    the storage claim and the pod labels (which the release's NetworkPolicy selects) all exist for it."""
+    chart = by_kind(helm_template("--set", "rayJob.enabled=true", release=release))
+    kinds = objects(capsys, "--model-version", "1", "--release", release)
+    assert_valid(list(kinds.values()))
+    assert kinds["RayService"]["spec"]["rayClusterConfig"] == chart["RayJob"]["spec"]["rayClusterSpec"]
+    assert kinds["RayJob"]["spec"]["submitterPodTemplate"] == chart["RayJob"]["spec"]["submitterPodTemplate"]
+    assert kinds["RayJob"]["spec"]["clusterSelector"] == {"ray.io/cluster": chart["RayCluster"]["metadata"]["name"]}
+    selector = chart["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+    for where, template in [*pod_templates(kinds["RayService"]), *pod_templates(kinds["RayJob"])]:
+        assert selector.items() <= template["metadata"]["labels"].items(), where
+        assert template["spec"].get("serviceAccountName", chart["ServiceAccount"]["metadata"]["name"]) in {
+            o["metadata"]["name"] for o in chart.values() if o["kind"] == "ServiceAccount"}, where
+
+
+def test_bad_release_name(capsys):
+    code, _, err = render(capsys, str(SPEC), "--release", "ML_team")
+    assert code == 1
+    assert "--release 'ML_team': not a Helm release name" in err
+
+
+def test_incremental_upgrade_renders_its_options(capsys, tmp_path):
+    args = ["--model-version", "2", "--only", "rayservice", "--upgrade-strategy", "NewClusterWithIncrementalUpgrade",
+            "--gateway-class", "istio", "--step-size-percent", "20"]
+    service = objects(capsys, *args)["RayService"]
+    assert service["spec"]["upgradeStrategy"] == {"type": "NewClusterWithIncrementalUpgrade", "clusterUpgradeOptions": {
+        "gatewayClassName": "istio", "stepSizePercent": 20, "intervalSeconds": 30, "maxSurgePercent": 100}}
+    assert_valid([service])
+    code, values, err = render(capsys, str(SPEC), *args, "--format", "values")
+    assert code == 0, err
+    (tmp_path / "values.yaml").write_text(values)
+    chart = by_kind(helm_template("--values", str(tmp_path / "values.yaml")))["RayService"]
+    assert chart["spec"]["upgradeStrategy"] == service["spec"]["upgradeStrategy"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--upgrade-strategy", "NewClusterWithIncrementalUpgrade"],
+     "--upgrade-strategy NewClusterWithIncrementalUpgrade needs --gateway-class"),
+    (["--gateway-class", "istio"], "apply to --upgrade-strategy NewClusterWithIncrementalUpgrade only, not NewCluster"),
+    (["--upgrade-strategy", "None", "--step-size-percent", "5"], "only, not None"),
+])
+def test_incremental_options_belong_to_their_strategy(capsys, args, message):
+    code, _, err = render(capsys, str(SPEC), "--model-version", "2", *args)
+    assert code == 1
+    assert message in err
