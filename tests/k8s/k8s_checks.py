@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,11 @@ def assert_valid(objects: list[dict[str, Any]]) -> None:
 
 
 def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Objects keyed by kind, or by kind/name for the kinds a release has several of (ServiceAccounts)."""
+    counts = Counter(obj["kind"] for obj in objects)
     kinds: dict[str, dict[str, Any]] = {}
     for obj in objects:
-        assert obj["kind"] not in kinds, f"two {obj['kind']} objects"
-        kinds[obj["kind"]] = obj
+        key = obj["kind"] if counts[obj["kind"]] == 1 else f"{obj['kind']}/{obj['metadata']['name']}"
+        assert key not in kinds, f"two {key} objects"
+        kinds[key] = obj
     return kinds

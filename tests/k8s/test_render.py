@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_template, pod_templates
+from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_error, helm_template, pod_templates
 
 from rayplane.cli.main import main
 from rayplane.registry import ModelRegistry
@@ -192,7 +192,7 @@ def test_release_names_the_account_claim_labels_and_cluster(capsys, release):
     selector = chart["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
     for where, template in [*pod_templates(kinds["RayService"]), *pod_templates(kinds["RayJob"])]:
         assert selector.items() <= template["metadata"]["labels"].items(), where
-        assert template["spec"].get("serviceAccountName", chart["ServiceAccount"]["metadata"]["name"]) in {
+        assert template["spec"]["serviceAccountName"] in {
             o["metadata"]["name"] for o in chart.values() if o["kind"] == "ServiceAccount"}, where
 
 
@@ -226,3 +226,35 @@ def test_incremental_options_belong_to_their_strategy(capsys, args, message):
     code, _, err = render(capsys, str(SPEC), "--model-version", "2", *args)
     assert code == 1
     assert message in err
+
+
+def test_object_store_template_carries_into_both_objects(capsys, tmp_path):
+    """With a template the chart rendered in object-storage mode, the RayJob's and the RayService's Ray
+    containers get the bucket, the endpoint and the credentials by Secret reference, and the served model is
+    read from the bucket; no secret value and no claim appear anywhere."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template(
+        "--values", str(CHART / "ci" / "object-store-values.yaml"), "--show-only", "templates/rayjob.yaml")[0]))
+    code, out, err = render(capsys, str(SPEC), "--template", str(template), "--model-version", "3", "--ephemeral")
+    assert code == 0, err
+    kinds = by_kind([d for d in yaml.safe_load_all(out) if d])
+    assert_valid(list(kinds.values()))
+    for obj in kinds.values():
+        for where, pod in pod_templates(obj):
+            if where.endswith("submitterPodTemplate"):
+                continue
+            env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+            assert env["RAYPLANE_HOME"]["value"] == "s3://rayplane-models/prod", where
+            assert env["AWS_ENDPOINT_URL"]["value"] == "http://minio.minio.svc.cluster.local:9000", where
+            for name, key in (("AWS_ACCESS_KEY_ID", "access-key"), ("AWS_SECRET_ACCESS_KEY", "secret-key")):
+                assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": "rayplane-s3", "key": key}}}
+            assert "RAYPLANE_STORAGE_SHARED" not in env, where
+    assert "persistentVolumeClaim" not in out
+    app = yaml.safe_load(kinds["RayService"]["spec"]["serveConfigV2"])["applications"][0]
+    assert app["args"]["model_dir"] == "s3://rayplane-models/prod/models/flights_delay/v3"
+
+
+def test_values_have_no_place_for_a_secret():
+    for field in ("secretAccessKey", "accessKeyId"):
+        assert f"additional properties '{field}' not allowed" in helm_error(
+            "--set", f"storage.objectStore.credentials.{field}=AKIA-LITERAL")
