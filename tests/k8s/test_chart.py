@@ -360,6 +360,7 @@ def test_production_additions(rendered):
     cpu = spec["workerGroupSpecs"][0]["template"]
     assert head["metadata"]["annotations"] == {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"}
     assert head["metadata"]["labels"]["team"] == "ml-platform"
+    assert head["metadata"]["labels"]["app.kubernetes.io/instance"] == "rayplane"
     assert cpu["metadata"]["annotations"] == {"prometheus.io/scrape": "false"}
     assert (head["spec"]["priorityClassName"], cpu["spec"]["priorityClassName"]) == (
         "rayplane-head", "rayplane-workers")

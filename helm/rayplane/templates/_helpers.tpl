@@ -141,13 +141,11 @@ A Ray pod template. Argument: dict with root (the chart context), role ("head" o
 {{- $group := .group -}}
 {{- $head := eq .role "head" -}}
 {{- $autoscaler := and $head $root.Values.autoscaling.enabled -}}
+{{- /* The chart's own labels win: the NetworkPolicy, the PodMonitor and the PDB select pods by them. */}}
+{{- $labels := merge (fromYaml (include "rayplane.selectorLabels" $root)) (dict "app.kubernetes.io/component" "ray") (deepCopy ($group.podLabels | default dict)) }}
 metadata:
   labels:
-    {{- with $group.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-    {{- include "rayplane.selectorLabels" $root | nindent 4 }}
-    app.kubernetes.io/component: ray
+    {{- toYaml $labels | nindent 4 }}
   {{- with $group.podAnnotations }}
   annotations:
     {{- toYaml . | nindent 4 }}
