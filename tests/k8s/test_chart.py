@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import shlex
 import subprocess
+import sys
+import threading
 
 import pytest
 import yaml
@@ -281,7 +284,8 @@ def test_release_name_shapes_every_name():
                             "--set", "cluster.enabled=true,rayJob.enabled=true", release="ml")
     names = sorted((o["kind"], o["metadata"]["name"]) for o in objects)
     assert names == [("NetworkPolicy", "ml-rayplane"), ("PersistentVolumeClaim", "ml-rayplane-storage"),
-                     ("RayCluster", "ml-rayplane"), ("RayJob", "ml-rayplane-job"), ("RayService", "ml-rayplane-serve"),
+                     ("Pod", "ml-rayplane-test-endpoints"), ("RayCluster", "ml-rayplane"), ("RayJob", "ml-rayplane-job"),
+                     ("RayService", "ml-rayplane-serve"),
                      ("Role", "ml-rayplane"), ("RoleBinding", "ml-rayplane"), ("ServiceAccount", "ml-rayplane"),
                      ("ServiceAccount", "ml-rayplane-head")]
     assert all(o["metadata"]["namespace"] == "rayplane" for o in objects)
@@ -401,3 +405,55 @@ def test_metrics_ports_are_declared_and_scraped(rendered):
     assert (ports["metrics"], ports["as-metrics"], ports["dash-metrics"]) == (8080, 44217, 44227)
     endpoints = kinds["PodMonitor"]["spec"]["podMetricsEndpoints"]
     assert [e["port"] for e in endpoints] == ["metrics", "as-metrics", "dash-metrics"]
+
+
+class FakeRay(http.server.BaseHTTPRequestHandler):
+    """A dashboard that requires the token (or, when open, does not) and a Serve health route."""
+
+    token = "s3cret"
+    open_dashboard = False
+
+    def do_GET(self):  # noqa: N802 (the http.server API)
+        if self.path == "/api/jobs/":
+            given = self.headers.get("Authorization")
+            ok = self.open_dashboard or given == f"Bearer {self.token}"
+            code = 200 if ok else (401 if given is None else 403)
+        else:
+            code = 200 if self.path == "/flights_delay/healthz" else 404
+        self.send_response(code)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("open_dashboard", [False, True])
+def test_helm_test_hook_checks_auth_and_health(tmp_path, monkeypatch, open_dashboard):
+    """The `helm test` pod's script, run against a local stand-in for the dashboard and Serve."""
+    objects = helm_template("--values", str(CHART / "ci" / "rayservice-values.yaml"), "--set", "cluster.enabled=true")
+    [pod] = [o for o in objects if o["kind"] == "Pod"]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert_valid([pod])
+    policy = by_kind(objects)["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+    assert policy.items() <= pod["metadata"]["labels"].items(), "the NetworkPolicy lets the test pod in"
+    container = pod["spec"]["containers"][0]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["RAY_TOKEN"] == {"secretKeyRef": {"name": "rayplane", "key": "auth_token"}}
+    assert env["HEALTH_URLS"] == "http://rayplane-serve-serve-svc:8000/flights_delay/healthz"
+    monkeypatch.setattr(FakeRay, "open_dashboard", open_dashboard)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRay)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    local = f"http://127.0.0.1:{server.server_port}"
+    try:
+        out = subprocess.run([sys.executable, "-c", container["args"][0]], capture_output=True, text=True, timeout=60,
+                             env={"DASHBOARD_URL": local, "RAY_TOKEN": FakeRay.token,
+                                  "HEALTH_URLS": env["HEALTH_URLS"].replace("http://rayplane-serve-serve-svc:8000",
+                                                                            local)})
+    finally:
+        server.shutdown()
+    if open_dashboard:
+        assert out.returncode == 1
+        assert f"FAIL {local}/api/jobs/ without the Ray token: 200, expected 401" in out.stdout
+    else:
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert out.stdout.strip() == "ok"
