@@ -284,8 +284,8 @@ def test_release_name_shapes_every_name():
                             "--set", "cluster.enabled=true,rayJob.enabled=true", release="ml")
     names = sorted((o["kind"], o["metadata"]["name"]) for o in objects)
     assert names == [("NetworkPolicy", "ml-rayplane"), ("PersistentVolumeClaim", "ml-rayplane-storage"),
-                     ("Pod", "ml-rayplane-test-endpoints"), ("RayCluster", "ml-rayplane"), ("RayJob", "ml-rayplane-job"),
-                     ("RayService", "ml-rayplane-serve"),
+                     ("Pod", "ml-rayplane-test-endpoints"), ("RayCluster", "ml-rayplane"),
+                     ("RayJob", "ml-rayplane-job"), ("RayService", "ml-rayplane-serve"),
                      ("Role", "ml-rayplane"), ("RoleBinding", "ml-rayplane"), ("ServiceAccount", "ml-rayplane"),
                      ("ServiceAccount", "ml-rayplane-head")]
     assert all(o["metadata"]["namespace"] == "rayplane" for o in objects)
