@@ -258,3 +258,19 @@ def test_values_have_no_place_for_a_secret():
     for field in ("secretAccessKey", "accessKeyId"):
         assert f"additional properties '{field}' not allowed" in helm_error(
             "--set", f"storage.objectStore.credentials.{field}=AKIA-LITERAL")
+
+
+def test_gcs_fault_tolerance_template(capsys, tmp_path):
+    """From a GCS fault-tolerant release: the RayService's and the ephemeral RayJob's clusters keep the
+    release's Redis settings but never its storage namespace, and keep the chart's cleanup timeout."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template(
+        "--values", str(CHART / "ci" / "gcs-ft-values.yaml"), "--set", "rayJob.enabled=true",
+        "--show-only", "templates/rayjob.yaml")[0]))
+    kinds = objects(capsys, "--template", str(template), "--model-version", "1", "--ephemeral")
+    assert_valid(list(kinds.values()))
+    for obj in kinds.values():
+        options = cluster_spec(obj)["gcsFaultToleranceOptions"]
+        assert options["redisAddress"] == "redis-master.redis.svc.cluster.local:6379"
+        assert "externalStorageNamespace" not in options
+        assert obj["metadata"]["annotations"]["ray.io/gcs-ft-deletion-timeout"] == "600"

@@ -194,7 +194,7 @@ class Renderer:
                 "name": name,
                 "namespace": self.options.namespace,
                 "labels": {MANAGED_BY: "rayplane", "app.kubernetes.io/part-of": "rayplane", WORKLOAD: self.spec.name},
-                "annotations": {"rayplane.io/spec-hash": spec_hash(self.spec)},
+                "annotations": {**self.template.cluster_annotations, "rayplane.io/spec-hash": spec_hash(self.spec)},
             },
             "spec": spec,
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,9 @@ class ClusterTemplate:
     source: str
     _cluster_spec: dict[str, Any]
     _submitter: dict[str, Any]
+    # The chart's ray.io/ annotations of the RayJob (e.g. ray.io/gcs-ft-deletion-timeout): KubeRay copies a
+    # RayJob's and a RayService's annotations onto the clusters it makes, so rendered objects carry them too.
+    cluster_annotations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def packaged(cls, release: str = PACKAGED_RELEASE) -> ClusterTemplate:
@@ -47,7 +50,8 @@ class ClusterTemplate:
         if release == PACKAGED_RELEASE:
             return template
         rename = functools.partial(_renamed, release=release, old=fullname(PACKAGED_RELEASE), new=fullname(release))
-        return cls(template.source, rename(template.cluster_spec()), rename(template.submitter()))
+        return cls(template.source, rename(template.cluster_spec()), rename(template.submitter()),
+                   template.cluster_annotations)
 
     @classmethod
     def from_file(cls, path: str | Path) -> ClusterTemplate:
@@ -70,7 +74,9 @@ class ClusterTemplate:
                 f"{source}: expected one RayJob rendered by the rayplane chart with its own cluster "
                 f"(rayJob.cluster=ephemeral); make one with: {HOW_TO_MAKE}"
             )
-        return cls(source, spec["rayClusterSpec"], spec["submitterPodTemplate"])
+        annotations = (jobs[0].get("metadata") or {}).get("annotations") or {}
+        return cls(source, spec["rayClusterSpec"], spec["submitterPodTemplate"],
+                   {k: str(v) for k, v in annotations.items() if k.startswith("ray.io/")})
 
     @property
     def storage_root(self) -> str:
