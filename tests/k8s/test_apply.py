@@ -164,14 +164,18 @@ def test_status_shows_what_the_chart_created(kube, capsys):
     assert sorted(line.split()[1] for line in out.splitlines()) == ["flights-delay-run", "ml-rayplane-job",
                                                                     "ml-rayplane-serve"]
     assert all("not picked up by the KubeRay operator yet" in line for line in out.splitlines())
-    # kmock lists every object whatever the selector; a real API server lists only those it selects.
-    selectors = {r.params["labelSelector"] for r in kube.requests("GET") if r.url.path.endswith(("/rayjobs",
-                                                                                                  "/rayservices"))}
-    for selector in selectors:
-        for obj in (chart["RayJob"], chart["RayService"]):
-            labels = obj["metadata"]["labels"]
-            assert all(labels.get(k) == v for k, v in (term.split("=") for term in selector.split(","))), \
-                f"{selector} does not select the chart's {obj['kind']}"
+    assert cli(capsys, "k8s", "status", str(SPEC), "-n", "ml", "--kubeconfig", str(kube.kubeconfig))[0] == 0
+    # kmock lists every object whatever the selector; a real API server lists only those it selects: every
+    # rayplane object, and the chart's RayService also when SPEC (its one application's workload) is given.
+    selectors = [r.params["labelSelector"] for r in kube.requests("GET") if r.url.path.endswith(("/rayjobs",
+                                                                                                 "/rayservices"))]
+    assert sorted(set(selectors)) == ["app.kubernetes.io/part-of=rayplane",
+                                      "app.kubernetes.io/part-of=rayplane,rayplane.io/workload=flights_delay"]
+    for selector, obj in [(selectors[0], chart["RayJob"]), (selectors[0], chart["RayService"]),
+                          (selectors[-1], chart["RayService"])]:
+        labels = obj["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in (term.split("=") for term in selector.split(","))), \
+            f"{selector} does not select the chart's {obj['kind']}"
 
 
 def test_apply_validates_first(kube, capsys):

@@ -213,6 +213,8 @@ def test_stdin_and_bad_input(capsys, tmp_path, monkeypatch, objects):
     path.write_text("a: [\n")
     assert main(["k8s", "validate", str(path)]) == 1
     assert capsys.readouterr().err.startswith(f"error: {path}: not valid YAML: ")
+    assert main(["k8s", "validate", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_unknown_kinds_and_list_documents(capsys, tmp_path, objects):

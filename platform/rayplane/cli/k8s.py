@@ -16,6 +16,7 @@ from rayplane.spec import load_spec
 KINDS = ("rayjob", "rayservice")
 # Both the objects `rayplane k8s apply` makes and those the chart makes carry it.
 PART_OF = "app.kubernetes.io/part-of=rayplane"
+INCREMENTAL_OPTIONS = ("gateway_class", "step_size_percent", "interval_seconds", "max_surge_percent")
 
 
 def render_options(command):
@@ -55,12 +56,10 @@ def render_options(command):
     def wrapper(spec_path, namespace, name, job_command, release, cluster, ephemeral, working_dir,
                 cluster_spec_path, model_version, upgrade_strategy, gateway_class, step_size_percent,
                 interval_seconds, max_surge_percent, ttl, active_deadline, template_path, only, **kwargs):
-        ctx = click.get_current_context()
-        incremental_flags = [f"--{p.replace('_', '-')}" for p in ("gateway_class", "step_size_percent",
-                                                                  "interval_seconds", "max_surge_percent")
-                             if ctx.get_parameter_source(p) is click.core.ParameterSource.COMMANDLINE]
+        given = click.get_current_context().get_parameter_source
         upgrade_options = None
-        if gateway_class or incremental_flags:
+        # Only when asked for: the renderer refuses these options with any other strategy.
+        if any(given(p) is click.core.ParameterSource.COMMANDLINE for p in INCREMENTAL_OPTIONS):
             upgrade_options = {"gatewayClassName": gateway_class, "stepSizePercent": step_size_percent,
                                "intervalSeconds": interval_seconds, "maxSurgePercent": max_surge_percent}
         options = RenderOptions(
@@ -134,7 +133,8 @@ def render(renderer: Renderer, only: str | None, output: str) -> None:
 
 
 @k8s.command()
-@click.argument("path", metavar="[FILE|-]", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("path", metavar="[FILE|-]", default="-",
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 def validate(path: str) -> None:
     """Check Kubernetes objects offline as the API server and KubeRay 1.7 would (default: stdin).
 
