@@ -48,6 +48,12 @@ def worker(obj: dict) -> dict:
     return cluster(obj)["workerGroupSpecs"][0]
 
 
+def worker_resources(obj: dict, **changes: dict) -> None:
+    resources = worker(obj)["template"]["spec"]["containers"][0]["resources"]
+    for kind, quantities in changes.items():
+        resources[kind].update(quantities)
+
+
 def gcs_ft(obj: dict) -> None:
     cluster(obj)["gcsFaultToleranceOptions"] = {"redisAddress": "redis:6379"}
 
@@ -107,13 +113,11 @@ RULES = {
         "RayCluster rayplane: spec.autoscalerOptions.version: both it and the head's RAY_enable_autoscaler_v2 env "
         "var are set; use only the former"),
     "GPU requests without limits": (
-        "RayCluster", lambda o: worker(o)["template"]["spec"]["containers"][0]["resources"]["requests"].update(
-            {"nvidia.com/gpu": 1}),
+        "RayCluster", lambda o: worker_resources(o, requests={"nvidia.com/gpu": 1}),
         "RayCluster rayplane: spec.workerGroupSpecs[0].template.spec.containers[0].resources.limits.nvidia.com/gpu: "
         "must be set to the request (1): nvidia.com/gpu cannot be overcommitted"),
     "limits below requests": (
-        "RayCluster", lambda o: worker(o)["template"]["spec"]["containers"][0]["resources"]["limits"].update(
-            memory="4Gi"),
+        "RayCluster", lambda o: worker_resources(o, limits={"memory": "4Gi"}),
         "RayCluster rayplane: spec.workerGroupSpecs[0].template.spec.containers[0].resources.requests.memory: 8Gi "
         "must be less than or equal to the memory limit (4Gi)"),
     "TTL on a job that keeps its cluster": (
@@ -158,6 +162,107 @@ RULES = {
             {"ray.io/initializing-timeout": "soon"}),
         "RayService rayplane-serve: metadata.annotations.ray.io/initializing-timeout: 'soon' must be a positive Go "
         "duration (5m, 1h) or a positive integer of seconds"),
+    "autoscaling off without replica bounds": (
+        "RayCluster", both([lambda o: o["spec"].update(enableInTreeAutoscaling=False),
+                            lambda o: o["spec"].pop("autoscalerOptions"), lambda o: worker(o).pop("maxReplicas")]),
+        "RayCluster rayplane: spec.workerGroupSpecs[0]: worker group cpu must set both minReplicas and maxReplicas "
+        "when autoscaling is disabled"),
+    "suspended group with the autoscaler": (
+        "RayCluster", lambda o: worker(o).update(suspend=True),
+        "RayCluster rayplane: spec.workerGroupSpecs[0].suspend: worker group cpu cannot be suspended with the "
+        "autoscaler enabled"),
+    "worker priority without autoscaler v2": (
+        "RayCluster", both([lambda o: o["spec"]["autoscalerOptions"].update(version="v1"),
+                            lambda o: worker(o).update(priority=5)]),
+        "RayCluster rayplane: spec.workerGroupSpecs[0].priority: worker group cpu: priority is only supported with "
+        "autoscaler v2 enabled"),
+    "worker restartPolicy with autoscaler v2": (
+        "RayCluster", lambda o: worker(o)["template"]["spec"].update(restartPolicy="OnFailure"),
+        "RayCluster rayplane: spec.workerGroupSpecs[0].template.spec.restartPolicy: should be Never or unset when "
+        "using autoscaler V2"),
+    "autoscaler v2 env without autoscaling": (
+        "RayCluster", both([lambda o: o["spec"].update(enableInTreeAutoscaling=False),
+                            lambda o: o["spec"].pop("autoscalerOptions"),
+                            lambda o: head_container(o)["env"].append({"name": "RAY_enable_autoscaler_v2",
+                                                                       "value": "true"})]),
+        "RayCluster rayplane: spec.headGroupSpec: RAY_enable_autoscaler_v2 cannot be 'true' when "
+        "enableInTreeAutoscaling is false"),
+    "negative idle timeout": (
+        "RayCluster", lambda o: o["spec"]["autoscalerOptions"].update(idleTimeoutSeconds=-1),
+        "RayCluster rayplane: spec.autoscalerOptions.idleTimeoutSeconds: must be non-negative, got -1"),
+    "redis address without fault tolerance": (
+        "RayCluster", lambda o: head_container(o)["env"].append({"name": "RAY_REDIS_ADDRESS", "value": "r:6379"}),
+        "RayCluster rayplane: spec.headGroupSpec: RAY_REDIS_ADDRESS implicitly enables GCS fault tolerance; set "
+        "gcsFaultToleranceOptions instead"),
+    "redis password env with fault tolerance": (
+        "RayCluster", both([gcs_ft, lambda o: head_container(o)["env"].append({"name": "REDIS_PASSWORD",
+                                                                                "value": "x"})]),
+        "RayCluster rayplane: spec.headGroupSpec: cannot set the REDIS_PASSWORD env var in the head Pod with "
+        "gcsFaultToleranceOptions; use gcsFaultToleranceOptions.redisPassword"),
+    "storage namespace annotation with fault tolerance": (
+        "RayCluster", both([gcs_ft, lambda o: o["metadata"].setdefault("annotations", {}).update(
+            {"ray.io/external-storage-namespace": "ns"})]),
+        "RayCluster rayplane: metadata.annotations.ray.io/external-storage-namespace: cannot be set with "
+        "gcsFaultToleranceOptions; use gcsFaultToleranceOptions.externalStorageNamespace"),
+    "Kubernetes token auth without token mode": (
+        "RayCluster", lambda o: o["spec"]["authOptions"].update(mode="disabled", enableK8sTokenAuth=True),
+        "RayCluster rayplane: spec.authOptions.enableK8sTokenAuth: enabled but authOptions.mode is not 'token'"),
+    "Kubernetes token auth on old Ray": (
+        "RayCluster", both([lambda o: o["spec"].update(rayVersion="2.53.0"),
+                            lambda o: o["spec"]["authOptions"].update(enableK8sTokenAuth=True)]),
+        "RayCluster rayplane: spec.authOptions.enableK8sTokenAuth: the minimum Ray version is 2.55.0, got '2.53.0'"),
+    "Kubernetes token auth with a token Secret": (
+        "RayCluster", lambda o: o["spec"]["authOptions"].update(enableK8sTokenAuth=True, secretName="token"),
+        "RayCluster rayplane: spec.authOptions.secretName: cannot be set with enableK8sTokenAuth"),
+    "Kubernetes token auth in a RayJob": (
+        "RayJob", lambda o: cluster(o)["authOptions"].update(enableK8sTokenAuth=True),
+        "RayJob rayplane-job: spec.rayClusterSpec.authOptions.enableK8sTokenAuth: not supported for RayJob"),
+    "Kubernetes token auth in a RayService": (
+        "RayService", lambda o: cluster(o)["authOptions"].update(enableK8sTokenAuth=True),
+        "RayService rayplane-serve: spec.rayClusterConfig.authOptions.enableK8sTokenAuth: not supported for "
+        "RayService"),
+    "GPU request unlike its limit": (
+        "RayCluster", lambda o: worker_resources(o, requests={"nvidia.com/gpu": 1}, limits={"nvidia.com/gpu": 2}),
+        "RayCluster rayplane: spec.workerGroupSpecs[0].template.spec.containers[0].resources.requests.nvidia.com/gpu: "
+        "1 must equal the limit (2) for nvidia.com/gpu"),
+    "suspending a job that keeps its cluster": (
+        "RayJob", lambda o: o["spec"].update(suspend=True, shutdownAfterJobFinishes=False, ttlSecondsAfterFinished=0),
+        "RayJob rayplane-job: spec.suspend: a RayJob with shutdownAfterJobFinishes false cannot be suspended"),
+    "suspending a job on the release cluster": (
+        "RayJob", both([on_release_cluster, lambda o: o["spec"].update(suspend=True, shutdownAfterJobFinishes=True)]),
+        "RayJob rayplane-job: spec.suspend: the clusterSelector mode does not support suspend"),
+    "clusterSelector in SidecarMode": (
+        "RayJob", both([on_release_cluster, lambda o: o["spec"].update(submissionMode="SidecarMode")]),
+        "RayJob rayplane-job: spec.clusterSelector: not supported in SidecarMode"),
+    "SidecarMode with a submitter pod": (
+        "RayJob", lambda o: o["spec"].update(submissionMode="SidecarMode"),
+        "RayJob rayplane-job: spec.submitterPodTemplate: SidecarMode does not support it"),
+    "retries in InteractiveMode": (
+        "RayJob", lambda o: o["spec"].update(submissionMode="InteractiveMode", backoffLimit=1),
+        "RayJob rayplane-job: spec.backoffLimit: 1 is incompatible with InteractiveMode"),
+    "zero deadline": ("RayJob", lambda o: o["spec"].update(activeDeadlineSeconds=0),
+                      "RayJob rayplane-job: spec.activeDeadlineSeconds: must be a positive integer, got 0"),
+    "zero pre-running deadline": (
+        "RayJob", lambda o: o["spec"].update(preRunningDeadlineSeconds=0),
+        "RayJob rayplane-job: spec.preRunningDeadlineSeconds: must be a positive integer, got 0"),
+    "negative backoffLimit": ("RayJob", lambda o: o["spec"].update(backoffLimit=-1),
+                              "RayJob rayplane-job: spec.backoffLimit: must not be negative, got -1"),
+    "negative TTL": ("RayJob", lambda o: o["spec"].update(ttlSecondsAfterFinished=-5),
+                     "RayJob rayplane-job: spec.ttlSecondsAfterFinished: must be a non-negative integer, got -5"),
+    "runtimeEnvYAML not a mapping": ("RayJob", lambda o: o["spec"].update(runtimeEnvYAML="- pip\n"),
+                                     "RayJob rayplane-job: spec.runtimeEnvYAML: must be a YAML mapping"),
+    "negative cluster deletion delay": (
+        "RayService", lambda o: o["spec"].update(rayClusterDeletionDelaySeconds=-1),
+        "RayService rayplane-serve: spec.rayClusterDeletionDelaySeconds: should be a non-negative integer, got -1"),
+    "surge above 100": (
+        "RayService", lambda o: incremental(o, maxSurgePercent=150),
+        f"{S}.clusterUpgradeOptions.maxSurgePercent: must be between 0 and 100, got 150"),
+    "no step size": (
+        "RayService", lambda o: incremental(o, stepSizePercent=None),
+        f"{S}.clusterUpgradeOptions.stepSizePercent: must be between 0 and 100, got None"),
+    "zero interval": (
+        "RayService", lambda o: incremental(o, intervalSeconds=0),
+        f"{S}.clusterUpgradeOptions.intervalSeconds: must be greater than 0, got 0"),
     "one GCS namespace for a RayService's clusters": (
         "RayService", both([gcs_ft, lambda o: cluster(o)["gcsFaultToleranceOptions"].update(
             externalStorageNamespace="prod")]),
@@ -226,3 +331,13 @@ def test_unknown_kinds_and_list_documents(capsys, tmp_path, objects):
     assert capsys.readouterr().err.splitlines()[1:] == [
         "  - RayThing x: RayThing: not a kind of KubeRay 1.7.0 (expected one of RayCluster, RayJob, RayService, "
         "RayCronJob)"]
+
+
+def test_cron_job_names(capsys, tmp_path, objects):
+    """KubeRay appends a timestamp to a RayCronJob's name for its RayJobs: 36 characters at most."""
+    cron = {"apiVersion": "ray.io/v1", "kind": "RayCronJob", "metadata": {"name": "c" * 37},
+            "spec": {"schedule": "0 * * * *", "jobTemplate": objects["RayJob"]["spec"]}}
+    code, lines = validate(capsys, tmp_path, [cron])
+    assert code == 1
+    assert f"  - RayCronJob {'c' * 37}: metadata.name: RayCronJob name '{'c' * 37}' should be a DNS-1035 label of at " \
+           "most 36 characters" in lines, lines

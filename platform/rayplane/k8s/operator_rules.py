@@ -173,6 +173,8 @@ def _cluster(spec: dict[str, Any], annotations: dict[str, Any], at: str) -> list
         elif _older(spec.get("rayVersion"), (2, 55)):
             errors.append(f"{at}.authOptions.enableK8sTokenAuth: the minimum Ray version is 2.55.0, got "
                           f"{spec.get('rayVersion')!r}")
+        if auth.get("secretName"):
+            errors.append(f"{at}.authOptions.secretName: cannot be set with enableK8sTokenAuth")
     for where, template in [(f"{at}.headGroupSpec", head), *((f"{at}.workerGroupSpecs[{i}]", g)
                                                             for i, g in enumerate(groups))]:
         errors += _container_resources(f"{where}.template.spec", _dict(_dict(template.get("template")).get("spec")))
