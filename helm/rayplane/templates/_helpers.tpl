@@ -142,7 +142,7 @@ A Ray pod template. Argument: dict with root (the chart context), role ("head" o
 {{- $head := eq .role "head" -}}
 {{- $autoscaler := and $head $root.Values.autoscaling.enabled -}}
 {{- /* The chart's own labels win: the NetworkPolicy, the PodMonitor and the PDB select pods by them. */}}
-{{- $labels := merge (fromYaml (include "rayplane.selectorLabels" $root)) (dict "app.kubernetes.io/component" "ray") (deepCopy ($group.podLabels | default dict)) }}
+{{- $labels := merge (fromYaml (include "rayplane.selectorLabels" $root)) (dict "app.kubernetes.io/component" "ray") (deepCopy ($group.podLabels | default dict)) -}}
 metadata:
   labels:
     {{- toYaml $labels | nindent 4 }}
@@ -179,7 +179,7 @@ spec:
       image: {{ $group.image | default (include "rayplane.image" $root) }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       env:
-        {{- include "rayplane.storageEnv" $root | nindent 8 }}
+        {{- include "rayplane.storageEnv" $root | trim | nindent 8 }}
         {{- if $head }}
         {{- with $root.Values.monitoring }}
         {{- if .grafanaHost }}
@@ -325,7 +325,7 @@ Argument: dict with root (the chart context) and release (true for the release's
 {{- fail "workerGroups: enable at least one worker group (the head runs no tasks)" -}}
 {{- end -}}
 {{- include "rayplane.checkResources" (dict "where" "head" "resources" $root.Values.head.resources) -}}
-{{- with $root.Values }}
+{{- with $root.Values -}}
 rayVersion: {{ .image.rayVersion | quote }}
 {{- if .auth.enabled }}
 {{- /* KubeRay's ValidateRayClusterSpec: token authentication needs Ray 2.52. */}}
