@@ -274,3 +274,13 @@ def test_gcs_fault_tolerance_template(capsys, tmp_path):
         assert options["redisAddress"] == "redis-master.redis.svc.cluster.local:6379"
         assert "externalStorageNamespace" not in options
         assert obj["metadata"]["annotations"]["ray.io/gcs-ft-deletion-timeout"] == "600"
+
+
+def test_template_names_the_release_cluster(capsys, tmp_path):
+    """A template rendered for release `ml` sends the job to ml's RayCluster without --release or --cluster."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template("--set", "rayJob.enabled=true", "--show-only",
+                                                     "templates/rayjob.yaml", release="ml")[0]))
+    job = objects(capsys, "--only", "rayjob", "--template", str(template))["RayJob"]
+    assert job["spec"]["clusterSelector"] == {"ray.io/cluster": "ml-rayplane"}
+    assert job["spec"]["submitterPodTemplate"]["spec"]["serviceAccountName"] == "ml-rayplane"

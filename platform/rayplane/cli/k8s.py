@@ -28,7 +28,7 @@ def render_options(command):
     @click.option("--release", default=PACKAGED_RELEASE, show_default=True,
                   help="Helm release of the chart in the namespace: the default --cluster, and the ServiceAccount, "
                        "storage claim and pod labels (NetworkPolicy) of the default template (--template has its own).")
-    @click.option("--cluster", help="RayCluster the job runs on (default: the release's).")
+    @click.option("--cluster", help="RayCluster the job runs on (default: the release's, or that of --template).")
     @click.option("--ephemeral", is_flag=True, help="Give the job its own cluster, deleted when it finishes.")
     @click.option("--working-dir", help="URI of a zip of the spec's directory (Ray runtime_env working_dir); "
                                         "default: the workloads baked into the image.")
@@ -62,14 +62,14 @@ def render_options(command):
         if any(given(p) is click.core.ParameterSource.COMMANDLINE for p in INCREMENTAL_OPTIONS):
             upgrade_options = {"gatewayClassName": gateway_class, "stepSizePercent": step_size_percent,
                                "intervalSeconds": interval_seconds, "maxSurgePercent": max_surge_percent}
+        template = ClusterTemplate.from_file(template_path) if template_path else ClusterTemplate.packaged(release)
         options = RenderOptions(
             namespace=namespace, name=name, command=job_command,
-            cluster=None if ephemeral else (cluster or fullname(release)),
+            cluster=None if ephemeral else (cluster or template.release_cluster or fullname(release)),
             spec_path=cluster_spec_path, working_dir=working_dir, model_version=model_version,
             ttl_seconds=ttl, active_deadline_seconds=active_deadline, upgrade_strategy=upgrade_strategy,
             upgrade_options=upgrade_options,
         )
-        template = ClusterTemplate.from_file(template_path) if template_path else ClusterTemplate.packaged(release)
         renderer = Renderer(load_spec(spec_path), spec_path, options, template)
         return command(renderer=renderer, only=only, **kwargs)
 

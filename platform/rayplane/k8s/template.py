@@ -41,6 +41,8 @@ class ClusterTemplate:
     # The chart's ray.io/ annotations of the RayJob (e.g. ray.io/gcs-ft-deletion-timeout): KubeRay copies a
     # RayJob's and a RayService's annotations onto the clusters it makes, so rendered objects carry them too.
     cluster_annotations: dict[str, str] = field(default_factory=dict)
+    # The release's long-lived RayCluster: the chart names its RayJob <that name>-job.
+    release_cluster: str | None = None
 
     @classmethod
     def packaged(cls, release: str = PACKAGED_RELEASE) -> ClusterTemplate:
@@ -51,7 +53,7 @@ class ClusterTemplate:
             return template
         rename = functools.partial(_renamed, release=release, old=fullname(PACKAGED_RELEASE), new=fullname(release))
         return cls(template.source, rename(template.cluster_spec()), rename(template.submitter()),
-                   template.cluster_annotations)
+                   template.cluster_annotations, fullname(release))
 
     @classmethod
     def from_file(cls, path: str | Path) -> ClusterTemplate:
@@ -75,8 +77,10 @@ class ClusterTemplate:
                 f"(rayJob.cluster=ephemeral); make one with: {HOW_TO_MAKE}"
             )
         annotations = (jobs[0].get("metadata") or {}).get("annotations") or {}
+        name = str((jobs[0].get("metadata") or {}).get("name", ""))
         return cls(source, spec["rayClusterSpec"], spec["submitterPodTemplate"],
-                   {k: str(v) for k, v in annotations.items() if k.startswith("ray.io/")})
+                   {k: str(v) for k, v in annotations.items() if k.startswith("ray.io/")},
+                   name.removesuffix("-job") if name.endswith("-job") else None)
 
     @property
     def storage_root(self) -> str:
