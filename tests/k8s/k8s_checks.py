@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 import yaml
 
-from rayplane.k8s.schemas import cluster_spec, crd_schema, normalize, pod_templates  # noqa: F401 (re-exported)
 from rayplane.k8s.validate import problems
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,9 @@ import threading
 
 import pytest
 import yaml
-from k8s.k8s_checks import (CHART, REPO, assert_valid, by_kind, cluster_spec, helm_error, helm_template, pod_templates,
-                            tool)
+from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, helm_error, helm_template, tool
+
+from rayplane.k8s.schemas import cluster_spec, pod_templates
 
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 OVERLAY_VALUES = sorted((REPO / "k8s" / "overlays").glob("*/chart-values.yaml"))

@@ -6,7 +6,9 @@ import copy
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, by_kind, crd_schema, helm_template, normalize, validation_errors
+from k8s.k8s_checks import CHART, by_kind, helm_template, validation_errors
+
+from rayplane.k8s.schemas import crd_schema, normalize
 
 
 @pytest.fixture(scope="module")

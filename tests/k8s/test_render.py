@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_error, helm_template, pod_templates
+from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, helm_error, helm_template
 
 from rayplane.cli.main import main
+from rayplane.k8s.schemas import cluster_spec, pod_templates
 from rayplane.registry import ModelRegistry
 from rayplane.serve.config import LOGGING, application_config
 from rayplane.spec import load_spec
