@@ -11,7 +11,7 @@ from pathlib import Path
 import kmock
 import pytest
 import yaml
-from k8s.k8s_checks import REPO
+from k8s.k8s_checks import CHART, REPO, by_kind, helm_template
 from tests_helpers import free_port
 
 from rayplane.cli.main import main
@@ -136,16 +136,58 @@ def test_status_reads_back_what_the_operator_wrote(kube, capsys):
     ]
     lists = [r for r in kube.requests("GET") if r.url.path.endswith(("/rayjobs", "/rayservices"))]
     assert {r.params["labelSelector"] for r in lists} == {
-        "app.kubernetes.io/managed-by=rayplane,rayplane.io/workload=flights_delay"}
+        "app.kubernetes.io/part-of=rayplane,rayplane.io/workload=flights_delay"}
 
 
 def test_status_before_the_operator_and_with_nothing(kube, capsys):
     code, out, _ = cli(capsys, "k8s", "status", "-n", "ml", "--kubeconfig", str(kube.kubeconfig))
     assert code == 0
-    assert out.strip() == "no rayplane RayJobs or RayServices in namespace ml (app.kubernetes.io/managed-by=rayplane)"
+    assert out.strip() == "no rayplane RayJobs or RayServices in namespace ml (app.kubernetes.io/part-of=rayplane)"
     cli(capsys, "k8s", "apply", str(SPEC), "-n", "ml", "--only", "rayjob", "--kubeconfig", str(kube.kubeconfig))
     code, out, _ = cli(capsys, "k8s", "status", "-n", "ml", "--kubeconfig", str(kube.kubeconfig))
     assert out.strip() == "RayJob      flights-delay-run  Pending       not picked up by the KubeRay operator yet"
+
+
+def test_status_shows_what_the_chart_created(kube, capsys):
+    """The chart's RayJob and RayService (labelled by Helm, not managed by rayplane) are listed too."""
+    from rayplane.k8s.client import KubeClient
+
+    chart = by_kind(helm_template("--values", str(CHART / "ci" / "rayservice-values.yaml"),
+                                  "--set", "rayJob.enabled=true", namespace="ml", release="ml"))
+    client = KubeClient(str(kube.kubeconfig))
+    for kind in ("RayJob", "RayService"):
+        client.apply(chart[kind])
+    assert cli(capsys, "k8s", "apply", str(SPEC), "-n", "ml", "--only", "rayjob", "--release", "ml",
+               "--kubeconfig", str(kube.kubeconfig))[0] == 0
+    code, out, err = cli(capsys, "k8s", "status", "-n", "ml", "--kubeconfig", str(kube.kubeconfig))
+    assert code == 0, err
+    assert sorted(line.split()[1] for line in out.splitlines()) == ["flights-delay-run", "ml-rayplane-job",
+                                                                    "ml-rayplane-serve"]
+    assert all("not picked up by the KubeRay operator yet" in line for line in out.splitlines())
+    assert cli(capsys, "k8s", "status", str(SPEC), "-n", "ml", "--kubeconfig", str(kube.kubeconfig))[0] == 0
+    # kmock lists every object whatever the selector; a real API server lists only those it selects: every
+    # rayplane object, and the chart's RayService also when SPEC (its one application's workload) is given.
+    selectors = [r.params["labelSelector"] for r in kube.requests("GET") if r.url.path.endswith(("/rayjobs",
+                                                                                                 "/rayservices"))]
+    assert sorted(set(selectors)) == ["app.kubernetes.io/part-of=rayplane",
+                                      "app.kubernetes.io/part-of=rayplane,rayplane.io/workload=flights_delay"]
+    for selector, obj in [(selectors[0], chart["RayJob"]), (selectors[0], chart["RayService"]),
+                          (selectors[-1], chart["RayService"])]:
+        labels = obj["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in (term.split("=") for term in selector.split(","))), \
+            f"{selector} does not select the chart's {obj['kind']}"
+
+
+def test_apply_validates_first(kube, capsys):
+    """An object KubeRay would refuse is never sent: here an incremental upgrade whose step exceeds its surge."""
+    code, _, err = cli(capsys, "k8s", "apply", str(SPEC), "-n", "ml", "--model-version", "1", "--kubeconfig",
+                       str(kube.kubeconfig), "--upgrade-strategy", "NewClusterWithIncrementalUpgrade",
+                       "--gateway-class", "istio", "--step-size-percent", "50", "--max-surge-percent", "20")
+    assert code == 1
+    assert err.splitlines()[1:] == [
+        "  - RayService flights-delay: spec.upgradeStrategy.clusterUpgradeOptions.stepSizePercent: 50 must be less "
+        "than or equal to maxSurgePercent (20)"]
+    assert kube.requests("PATCH") == []
 
 
 def test_missing_crds_are_named(kube, capsys):

@@ -6,7 +6,9 @@ import copy
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, by_kind, crd_schema, helm_template, normalize, validation_errors
+from k8s.k8s_checks import CHART, by_kind, helm_template, validation_errors
+
+from rayplane.k8s.schemas import crd_schema, normalize
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +45,6 @@ CASES = {
                                  "duplicate keys"),
     "required field missing": ("RayCluster", lambda s: s["workerGroupSpecs"][0].pop("groupName"),
                                "'groupName' is a required property"),
-    "TTL on a job that keeps its cluster": ("RayJob", lambda s: s.update(shutdownAfterJobFinishes=False),
-                                            "ttlSecondsAfterFinished needs shutdownAfterJobFinishes"),
-    "clusterSelector without a cluster": ("RayJob", lambda s: s.update(clusterSelector={"app": "x"}),
-                                          "clusterSelector needs ray.io/cluster"),
     "bad runtime env": ("RayJob", lambda s: s.update(runtimeEnvYAML="env_vars: {A: 1}\n"),
                         "must be of type Dict[str, str]"),
     "unknown runtime env field": ("RayJob", lambda s: s.update(runtimeEnvYAML="workdir: s3://b/w.zip\n"),
@@ -57,9 +55,6 @@ CASES = {
         num_replicas="many")), "`num_replicas` must be an int or \"auto\""),
     "typo in a serve option": ("RayService", lambda s: serve_config(s, lambda app: app.update(
         route_prefx=app.pop("route_prefix"))), "unknown fields ['route_prefx']"),
-    "unknown upgrade strategy": ("RayService", lambda s: s.update(upgradeStrategy={"type": "BlueGreen"}),
-                                 "upgradeStrategy.type must be one of"),
-    "old Ray with token auth": ("RayCluster", lambda s: s.update(rayVersion="2.40.0"), "needs rayVersion 2.52"),
 }
 
 

@@ -40,3 +40,18 @@ def test_install_helm_is_idempotent():
     out = subprocess.run(["bash", str(REPO / ".ci" / "install-helm")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "helm v3.19.0 and kubectl v1.34.5 already in .tools/bin"
+
+
+def test_packaged_crds_are_the_charts_kuberay():
+    """`rayplane k8s validate` checks against the KubeRay the chart is written for, one CRD per kind."""
+    from rayplane.k8s.schemas import CRD_FILES, KUBERAY_VERSION, crd_schema
+
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["annotations"]["rayplane.io/kuberay-version"] == KUBERAY_VERSION
+    crds = REPO / "platform" / "rayplane" / "k8s" / "crds"
+    assert sorted(p.name for p in crds.iterdir()) == ["LICENSE",
+                                                      *sorted(f"ray.io_{f}.yaml" for f in CRD_FILES.values())]
+    for kind, plural in CRD_FILES.items():
+        crd = yaml.load((crds / f"ray.io_{plural}.yaml").read_text(), Loader=yaml.CSafeLoader)
+        assert (crd["spec"]["group"], crd["spec"]["names"]["kind"]) == ("ray.io", kind)
+        assert "spec" in crd_schema(kind)["properties"], kind

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, cluster_spec, helm_template
+from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, helm_error, helm_template
 
 from rayplane.cli.main import main
+from rayplane.k8s.schemas import cluster_spec, pod_templates
 from rayplane.registry import ModelRegistry
 from rayplane.serve.config import LOGGING, application_config
 from rayplane.spec import load_spec
@@ -177,3 +178,110 @@ def test_template_must_be_a_chart_rayjob(capsys, tmp_path):
     assert f"{cluster}: expected one RayJob rendered by the rayplane chart" in err
     code, _, err = render(capsys, str(SPEC), "--template", str(tmp_path / "missing.yaml"))
     assert code == 1 and "cannot read it" in err
+
+
+@pytest.mark.parametrize("release", ["rayplane", "ml", "team-rayplane-prod"])
+def test_release_names_the_account_claim_labels_and_cluster(capsys, release):
+    """Without --template, the packaged chart rendering is the chart's for --release: the submitter's account,
+    the storage claim and the pod labels (which the release's NetworkPolicy selects) all exist for it."""
+    chart = by_kind(helm_template("--set", "rayJob.enabled=true", release=release))
+    kinds = objects(capsys, "--model-version", "1", "--release", release)
+    assert_valid(list(kinds.values()))
+    assert kinds["RayService"]["spec"]["rayClusterConfig"] == chart["RayJob"]["spec"]["rayClusterSpec"]
+    assert kinds["RayJob"]["spec"]["submitterPodTemplate"] == chart["RayJob"]["spec"]["submitterPodTemplate"]
+    assert kinds["RayJob"]["spec"]["clusterSelector"] == {"ray.io/cluster": chart["RayCluster"]["metadata"]["name"]}
+    selector = chart["NetworkPolicy"]["spec"]["podSelector"]["matchLabels"]
+    for where, template in [*pod_templates(kinds["RayService"]), *pod_templates(kinds["RayJob"])]:
+        assert selector.items() <= template["metadata"]["labels"].items(), where
+        assert template["spec"]["serviceAccountName"] in {
+            o["metadata"]["name"] for o in chart.values() if o["kind"] == "ServiceAccount"}, where
+
+
+def test_bad_release_name(capsys):
+    code, _, err = render(capsys, str(SPEC), "--release", "ML_team")
+    assert code == 1
+    assert "--release 'ML_team': not a Helm release name" in err
+
+
+def test_incremental_upgrade_renders_its_options(capsys, tmp_path):
+    args = ["--model-version", "2", "--only", "rayservice", "--upgrade-strategy", "NewClusterWithIncrementalUpgrade",
+            "--gateway-class", "istio", "--step-size-percent", "20"]
+    service = objects(capsys, *args)["RayService"]
+    assert service["spec"]["upgradeStrategy"] == {"type": "NewClusterWithIncrementalUpgrade", "clusterUpgradeOptions": {
+        "gatewayClassName": "istio", "stepSizePercent": 20, "intervalSeconds": 30, "maxSurgePercent": 100}}
+    assert_valid([service])
+    code, values, err = render(capsys, str(SPEC), *args, "--format", "values")
+    assert code == 0, err
+    (tmp_path / "values.yaml").write_text(values)
+    chart = by_kind(helm_template("--values", str(tmp_path / "values.yaml")))["RayService"]
+    assert chart["spec"]["upgradeStrategy"] == service["spec"]["upgradeStrategy"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--upgrade-strategy", "NewClusterWithIncrementalUpgrade"],
+     "--upgrade-strategy NewClusterWithIncrementalUpgrade needs --gateway-class"),
+    (["--gateway-class", "istio"], "apply to --upgrade-strategy NewClusterWithIncrementalUpgrade only, not NewCluster"),
+    (["--upgrade-strategy", "None", "--step-size-percent", "5"], "only, not None"),
+])
+def test_incremental_options_belong_to_their_strategy(capsys, args, message):
+    code, _, err = render(capsys, str(SPEC), "--model-version", "2", *args)
+    assert code == 1
+    assert message in err
+
+
+def test_object_store_template_carries_into_both_objects(capsys, tmp_path):
+    """With a template the chart rendered in object-storage mode, the RayJob's and the RayService's Ray
+    containers get the bucket, the endpoint and the credentials by Secret reference, and the served model is
+    read from the bucket; no secret value and no claim appear anywhere."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template(
+        "--values", str(CHART / "ci" / "object-store-values.yaml"), "--show-only", "templates/rayjob.yaml")[0]))
+    code, out, err = render(capsys, str(SPEC), "--template", str(template), "--model-version", "3", "--ephemeral")
+    assert code == 0, err
+    kinds = by_kind([d for d in yaml.safe_load_all(out) if d])
+    assert_valid(list(kinds.values()))
+    for obj in kinds.values():
+        for where, pod in pod_templates(obj):
+            if where.endswith("submitterPodTemplate"):
+                continue
+            env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+            assert env["RAYPLANE_HOME"]["value"] == "s3://rayplane-models/prod", where
+            assert env["AWS_ENDPOINT_URL"]["value"] == "http://minio.minio.svc.cluster.local:9000", where
+            for name, key in (("AWS_ACCESS_KEY_ID", "access-key"), ("AWS_SECRET_ACCESS_KEY", "secret-key")):
+                assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": "rayplane-s3", "key": key}}}
+            assert "RAYPLANE_STORAGE_SHARED" not in env, where
+    assert "persistentVolumeClaim" not in out
+    app = yaml.safe_load(kinds["RayService"]["spec"]["serveConfigV2"])["applications"][0]
+    assert app["args"]["model_dir"] == "s3://rayplane-models/prod/models/flights_delay/v3"
+
+
+def test_values_have_no_place_for_a_secret():
+    for field in ("secretAccessKey", "accessKeyId"):
+        assert f"additional properties '{field}' not allowed" in helm_error(
+            "--set", f"storage.objectStore.credentials.{field}=AKIA-LITERAL")
+
+
+def test_gcs_fault_tolerance_template(capsys, tmp_path):
+    """From a GCS fault-tolerant release: the RayService's and the ephemeral RayJob's clusters keep the
+    release's Redis settings but never its storage namespace, and keep the chart's cleanup timeout."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template(
+        "--values", str(CHART / "ci" / "gcs-ft-values.yaml"), "--set", "rayJob.enabled=true",
+        "--show-only", "templates/rayjob.yaml")[0]))
+    kinds = objects(capsys, "--template", str(template), "--model-version", "1", "--ephemeral")
+    assert_valid(list(kinds.values()))
+    for obj in kinds.values():
+        options = cluster_spec(obj)["gcsFaultToleranceOptions"]
+        assert options["redisAddress"] == "redis-master.redis.svc.cluster.local:6379"
+        assert "externalStorageNamespace" not in options
+        assert obj["metadata"]["annotations"]["ray.io/gcs-ft-deletion-timeout"] == "600"
+
+
+def test_template_names_the_release_cluster(capsys, tmp_path):
+    """A template rendered for release `ml` sends the job to ml's RayCluster without --release or --cluster."""
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template("--set", "rayJob.enabled=true", "--show-only",
+                                                     "templates/rayjob.yaml", release="ml")[0]))
+    job = objects(capsys, "--only", "rayjob", "--template", str(template))["RayJob"]
+    assert job["spec"]["clusterSelector"] == {"ray.io/cluster": "ml-rayplane"}
+    assert job["spec"]["submitterPodTemplate"]["spec"]["serviceAccountName"] == "ml-rayplane"

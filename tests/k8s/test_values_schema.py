@@ -7,6 +7,8 @@ import json
 import pytest
 from k8s.k8s_checks import CHART, helm_error
 
+SERVE = str(CHART / "ci" / "rayservice-values.yaml")
+
 BAD = [
     # (helm arguments, what the error must say)
     (["--set", "workerGroups.cpu.replcas=1"], "additional properties 'replcas' not allowed"),
@@ -40,10 +42,47 @@ BAD = [
     (["--set", "rayJob.enabled=true,rayJob.cluster=release,cluster.enabled=false"], "there is no RayCluster to run on"),
     (["--set", "rayJob.enabled=true,storage.create.enabled=false"],
      "rayJob: runs, checkpoints and models must be on shared storage"),
+    (["--set", "head.volumeMounts[0].name=logs,head.volumeMounts[0].mountPath=/tmp/ray"],
+     "at '/head/volumeMounts/0/mountPath': 'not' failed"),
+    (["--set", "workerGroups.cpu.volumes[0].name=shared-mem,workerGroups.cpu.volumes[0].emptyDir.medium=Memory"],
+     "at '/workerGroups/cpu/volumes/0/name': 'not' failed"),
+    (["--set", "head.priorityClassName=High_Prio"], "at '/head/priorityClassName'"),
+    (["--set", "workerGroups.cpu.topologySpreadConstraints[0].maxSkew=1"],
+     "at '/workerGroups/cpu/topologySpreadConstraints/0': missing properties 'topologyKey', 'whenUnsatisfiable'"),
+    (["--set", "workerDisruptionBudget.enabled=true,workerDisruptionBudget.maxUnavailable=0"],
+     "at '/workerDisruptionBudget/maxUnavailable'"),
+    (["--set", "rayVolumes.logs.sizeLimit=lots"], "at '/rayVolumes/logs/sizeLimit'"),
+    (["--set", "gcsFaultTolerance.redisUsernameSecret=redis,gcsFaultTolerance.redisUsernameKey="],
+     "at '/gcsFaultTolerance/redisUsernameKey': minLength: got 0, want 1"),
+    (["--set", "gcsFaultTolerance.deletionTimeoutSeconds=-5"], "at '/gcsFaultTolerance/deletionTimeoutSeconds'"),
+    (["--set", "monitoring.prometheusRule.errorRateThreshold=5"], "at '/monitoring/prometheusRule/errorRateThreshold'"),
+    (["--set", "storage.mode=bucket"], "at '/storage/mode'"),
+    # KubeRay's own rules (rayplane.k8s.operator_rules cites them), refused at install time.
+    (["--set", "rayJob.enabled=true,rayJob.cluster=release,rayJob.backoffLimit=2"],
+     "at '/rayJob/backoffLimit': maximum: got 2, want 0"),
+    (["--set", "image.rayVersion=2.40.0"],
+     "image.rayVersion: 2.40.0 is below 2.52.0, the oldest Ray KubeRay accepts with auth.enabled"),
+    (["--set", "workerGroups.gpu.enabled=true", "--set", "workerGroups.gpu.resources.limits.nvidia\\.com/gpu=null"],
+     "workerGroups.gpu.resources.limits.nvidia.com/gpu: must be set to the request (1): nvidia.com/gpu cannot be "
+     "overcommitted"),
+    (["--set", "workerGroups.gpu.enabled=true", "--set", "workerGroups.gpu.resources.limits.nvidia\\.com/gpu=2"],
+     "workerGroups.gpu.resources.requests.nvidia.com/gpu: 1 must equal the limit (2)"),
+    (["--set", "workerGroups.cpu.resources.limits.memory=4Gi"],
+     "workerGroups.cpu.resources.requests.memory: 8Gi must be less than or equal to the memory limit (4Gi)"),
+    (["--set", "head.resources.limits.cpu=500m"],
+     "head.resources.requests.cpu: 1 must be less than or equal to the cpu limit (500m)"),
+    (["--values", SERVE, "--set", "rayService.upgradeStrategy=NewClusterWithIncrementalUpgrade", "--set-json",
+      'rayService.clusterUpgradeOptions={"gatewayClassName": "istio", "intervalSeconds": 9, "stepSizePercent": 50, '
+      '"maxSurgePercent": 20}'],
+     "rayService.clusterUpgradeOptions.stepSizePercent: 50 must be less than or equal to maxSurgePercent (20)"),
+    (["--values", SERVE, "--set", "rayService.clusterUpgradeOptions.gatewayClassName=istio"],
+     "rayService.clusterUpgradeOptions: apply to upgradeStrategy NewClusterWithIncrementalUpgrade only, not "
+     "NewCluster"),
 ]
 
 
-@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[1:]) for a, _ in BAD])
+@pytest.mark.parametrize("args,message", BAD,
+                         ids=[" ".join(a[1:]).replace(SERVE, "rayservice-values") for a, _ in BAD])
 def test_bad_values_are_rejected(args, message):
     assert message in helm_error(*args)
 

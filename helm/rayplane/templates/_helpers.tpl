@@ -30,6 +30,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ include "rayplane.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: rayplane
+app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
@@ -39,11 +40,24 @@ labels:
   {{- include "rayplane.labels" . | nindent 2 }}
 {{- end -}}
 
+{{/* The account of the workers and the job submitter. */}}
 {{- define "rayplane.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
 {{- default (include "rayplane.fullname" .) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The head's account: its own, because with autoscaling KubeRay binds a Role to the head's account (the chart's
+Role for its RayCluster, KubeRay's for RayService and RayJob clusters), and no other pod should share it.
+*/}}
+{{- define "rayplane.headServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- printf "%s-head" (include "rayplane.serviceAccountName" .) -}}
+{{- else -}}
+{{- include "rayplane.serviceAccountName" . -}}
 {{- end -}}
 {{- end -}}
 
@@ -56,8 +70,56 @@ labels:
 {{- .Values.storage.existingClaim | default (printf "%s-storage" (include "rayplane.fullname" .)) -}}
 {{- end -}}
 
+{{- define "rayplane.objectStore" -}}
+{{- if eq .Values.storage.mode "objectStore" }}true{{ end -}}
+{{- end -}}
+
+{{- define "rayplane.volumeStorage" -}}
+{{- if and (not (include "rayplane.objectStore" .)) (or .Values.storage.existingClaim .Values.storage.create.enabled) }}true{{ end -}}
+{{- end -}}
+
 {{- define "rayplane.hasStorage" -}}
-{{- if or .Values.storage.existingClaim .Values.storage.create.enabled }}true{{ end -}}
+{{- if or (include "rayplane.objectStore" .) (include "rayplane.volumeStorage" .) }}true{{ end -}}
+{{- end -}}
+
+{{/*
+Where rayplane keeps runs, checkpoints and model versions, as the env vars rayplane reads: RAYPLANE_HOME (a
+path or a URI), RAYPLANE_STORAGE_SHARED (a path every pod shares), AWS_ENDPOINT_URL and the AWS_* credentials.
+*/}}
+{{- define "rayplane.storageEnv" -}}
+{{- if include "rayplane.objectStore" . }}
+{{- with .Values.storage.objectStore }}
+- name: RAYPLANE_HOME
+  value: {{ .uri | quote }}
+{{- with .endpoint }}
+- name: AWS_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .credentials }}
+{{- if .secretName }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef: {name: {{ .secretName }}, key: {{ .accessKeyIdKey }}}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef: {name: {{ .secretName }}, key: {{ .secretAccessKeyKey }}}
+{{- with .sessionTokenKey }}
+- name: AWS_SESSION_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ $.Values.storage.objectStore.credentials.secretName }}, key: {{ . }}}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- else }}
+- name: RAYPLANE_HOME
+  value: {{ .Values.storage.mountPath | quote }}
+{{- if include "rayplane.volumeStorage" . }}
+# Every pod mounts the same claim: rayplane may keep a multi-node cluster's runs on this path.
+- name: RAYPLANE_STORAGE_SHARED
+  value: "true"
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* Pod-level settings every pod of the release shares (Ray pods and the job submitter). */}}
@@ -70,11 +132,6 @@ imagePullSecrets:
 {{- end }}
 {{- end -}}
 
-{{- define "rayplane.ownServiceAccount" -}}
-serviceAccountName: {{ include "rayplane.serviceAccountName" . }}
-automountServiceAccountToken: false
-{{- end -}}
-
 {{/*
 A Ray pod template. Argument: dict with root (the chart context), role ("head" or "worker") and group
 (the head values or one workerGroups entry).
@@ -83,16 +140,24 @@ A Ray pod template. Argument: dict with root (the chart context), role ("head" o
 {{- $root := .root -}}
 {{- $group := .group -}}
 {{- $head := eq .role "head" -}}
+{{- $autoscaler := and $head $root.Values.autoscaling.enabled -}}
+{{- /* The chart's own labels win: the NetworkPolicy, the PodMonitor and the PDB select pods by them. */}}
+{{- $labels := merge (fromYaml (include "rayplane.selectorLabels" $root)) (dict "app.kubernetes.io/component" "ray") (deepCopy ($group.podLabels | default dict)) -}}
 metadata:
   labels:
-    {{- include "rayplane.selectorLabels" $root | nindent 4 }}
-    app.kubernetes.io/component: ray
-spec:
-  {{- /* With autoscaling, KubeRay binds the autoscaler's cluster-scoped Role to the head's own account. */}}
-  {{- if not (and $head $root.Values.autoscaling.enabled) }}
-  {{- include "rayplane.ownServiceAccount" $root | nindent 2 }}
+    {{- toYaml $labels | nindent 4 }}
+  {{- with $group.podAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
   {{- end }}
+spec:
+  serviceAccountName: {{ ternary (include "rayplane.headServiceAccountName" $root) (include "rayplane.serviceAccountName" $root) $head }}
+  # Ray containers run user code (job drivers on the head, tasks everywhere): no Kubernetes API token in them.
+  automountServiceAccountToken: false
   {{- include "rayplane.podCommon" $root | nindent 2 }}
+  {{- with $group.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
   {{- with $group.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -105,13 +170,16 @@ spec:
   affinity:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- with $group.topologySpreadConstraints }}
+  topologySpreadConstraints:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   containers:
     - name: {{ ternary "ray-head" "ray-worker" $head }}
       image: {{ $group.image | default (include "rayplane.image" $root) }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       env:
-        - name: RAYPLANE_HOME
-          value: {{ $root.Values.storage.mountPath | quote }}
+        {{- include "rayplane.storageEnv" $root | trim | nindent 8 }}
         {{- if $head }}
         {{- with $root.Values.monitoring }}
         {{- if .grafanaHost }}
@@ -133,11 +201,21 @@ spec:
         {{- with $root.Values.env }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+        {{- with $group.env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with $group.envFrom }}
+      envFrom:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       ports:
         {{- if $head }}
         - {name: gcs-server, containerPort: 6379, protocol: TCP}
         - {name: dashboard, containerPort: 8265, protocol: TCP}
         - {name: client, containerPort: 10001, protocol: TCP}
+        # The autoscaler's and the dashboard's own Prometheus metrics.
+        - {name: as-metrics, containerPort: 44217, protocol: TCP}
+        - {name: dash-metrics, containerPort: 44227, protocol: TCP}
         {{- end }}
         - {name: serve, containerPort: 8000, protocol: TCP}
         - {name: metrics, containerPort: 8080, protocol: TCP}
@@ -145,15 +223,52 @@ spec:
         {{- toYaml $group.resources | nindent 8 }}
       securityContext:
         {{- toYaml $root.Values.containerSecurityContext | nindent 8 }}
-      {{- if include "rayplane.hasStorage" $root }}
       volumeMounts:
-        - name: rayplane-storage
-          mountPath: {{ $root.Values.storage.mountPath }}
+        - {name: ray-logs, mountPath: /tmp/ray}
+        - {name: shared-mem, mountPath: /dev/shm}
+        {{- if include "rayplane.volumeStorage" $root }}
+        - {name: rayplane-storage, mountPath: {{ $root.Values.storage.mountPath }}}
+        {{- end }}
+        {{- with $group.volumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
   volumes:
+    # Named as KubeRay names them, so it mounts these instead of adding its own (and shares ray-logs with
+    # the autoscaler): /tmp/ray holds logs and spilled objects, bounded so a run cannot fill the node's disk.
+    - name: ray-logs
+      emptyDir:
+        {{- with $root.Values.rayVolumes.logs.sizeLimit }}
+        sizeLimit: {{ . }}
+        {{- end }}
+    # Ray's object store; memory-backed, so it counts against the container's memory limit.
+    - name: shared-mem
+      emptyDir:
+        medium: Memory
+        {{- with $root.Values.rayVolumes.sharedMemory.sizeLimit | default (dig "limits" "memory" "" $group.resources) }}
+        sizeLimit: {{ . }}
+        {{- end }}
+    {{- if include "rayplane.volumeStorage" $root }}
     - name: rayplane-storage
       persistentVolumeClaim:
         claimName: {{ include "rayplane.storageClaim" $root }}
-      {{- end }}
+    {{- end }}
+    {{- if $autoscaler }}
+    # The autoscaler's API token, mounted in the autoscaler container only (autoscalerOptions.volumeMounts).
+    - name: autoscaler-api-access
+      projected:
+        sources:
+          - serviceAccountToken: {path: token, expirationSeconds: 3607}
+          - configMap:
+              name: kube-root-ca.crt
+              items: [{key: ca.crt, path: ca.crt}]
+          - downwardAPI:
+              items:
+                - path: namespace
+                  fieldRef: {apiVersion: v1, fieldPath: metadata.namespace}
+    {{- end }}
+    {{- with $group.volumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
 
 {{- define "rayplane.checkGroup" -}}
@@ -165,58 +280,117 @@ spec:
 {{- if or (lt (int $g.replicas) (int $g.minReplicas)) (gt (int $g.replicas) (int $g.maxReplicas)) -}}
 {{- fail (printf "workerGroups.%s: replicas (%d) must be between minReplicas (%d) and maxReplicas (%d)" $name (int $g.replicas) (int $g.minReplicas) (int $g.maxReplicas)) -}}
 {{- end -}}
+{{- include "rayplane.checkResources" (dict "where" (printf "workerGroups.%s" $name) "resources" $g.resources) -}}
 {{- end -}}
 
-{{/* The RayCluster spec shared by the RayCluster, the RayJob's own cluster and the RayService's clusters. */}}
+{{/*
+Resources the API server refuses when KubeRay creates the pods (Kubernetes' ValidateResourceRequirements):
+a request above its limit, and a GPU (or any resource but cpu, memory and ephemeral-storage) requested
+without an equal limit; KubeRay also gives Ray only the GPUs in the limits. Argument: dict with where and
+resources.
+*/}}
+{{- define "rayplane.checkResources" -}}
+{{- $where := .where -}}
+{{- $limits := .resources.limits | default dict -}}
+{{- range $name, $request := .resources.requests | default dict -}}
+{{- $limit := index $limits $name -}}
+{{- $overcommittable := or (has $name (list "cpu" "memory" "ephemeral-storage")) (hasPrefix "hugepages-" $name) -}}
+{{- if and (not $overcommittable) (not (hasKey $limits $name)) -}}
+{{- fail (printf "%s.resources.limits.%s: must be set to the request (%v): %s cannot be overcommitted" $where $name $request $name) -}}
+{{- else if and (not $overcommittable) (ne (include "rayplane.quantity" $limit) (include "rayplane.quantity" $request)) -}}
+{{- fail (printf "%s.resources.requests.%s: %v must equal the limit (%v)" $where $name $request $limit) -}}
+{{- else if and (hasKey $limits $name) (gt (float64 (include "rayplane.quantity" $request)) (float64 (include "rayplane.quantity" $limit))) -}}
+{{- fail (printf "%s.resources.requests.%s: %v must be less than or equal to the %s limit (%v)" $where $name $request $name $limit) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A Kubernetes quantity as a plain number (values.schema.json has checked its form). */}}
+{{- define "rayplane.quantity" -}}
+{{- $text := toString . -}}
+{{- $suffix := regexFind "[a-zA-Z]+$" $text -}}
+{{- $factors := dict "" 1.0 "n" 1e-9 "u" 1e-6 "m" 0.001 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- mulf (float64 (trimSuffix $suffix $text)) (index $factors $suffix) -}}
+{{- end -}}
+
+{{/*
+The RayCluster spec shared by the RayCluster, the RayJob's own cluster and the RayService's clusters.
+Argument: dict with root (the chart context) and release (true for the release's long-lived RayCluster).
+*/}}
 {{- define "rayplane.clusterSpec" -}}
+{{- $root := .root -}}
 {{- $enabledGroups := list -}}
-{{- range $name, $group := .Values.workerGroups }}{{ if $group.enabled }}{{ $enabledGroups = append $enabledGroups $name }}{{ end }}{{ end -}}
+{{- range $name, $group := $root.Values.workerGroups }}{{ if $group.enabled }}{{ $enabledGroups = append $enabledGroups $name }}{{ end }}{{ end -}}
 {{- if not $enabledGroups -}}
 {{- fail "workerGroups: enable at least one worker group (the head runs no tasks)" -}}
 {{- end -}}
-rayVersion: {{ .Values.image.rayVersion | quote }}
-{{- if .Values.auth.enabled }}
+{{- include "rayplane.checkResources" (dict "where" "head" "resources" $root.Values.head.resources) -}}
+{{- with $root.Values -}}
+rayVersion: {{ .image.rayVersion | quote }}
+{{- if .auth.enabled }}
+{{- /* KubeRay's ValidateRayClusterSpec: token authentication needs Ray 2.52. */}}
+{{- if semverCompare "<2.52.0" .image.rayVersion }}
+{{- fail (printf "image.rayVersion: %s is below 2.52.0, the oldest Ray KubeRay accepts with auth.enabled (token authentication)" .image.rayVersion) }}
+{{- end }}
 authOptions:
   mode: token
-  {{- with .Values.auth.existingSecret }}
+  {{- with .auth.existingSecret }}
   secretName: {{ . }}
   {{- end }}
 {{- end }}
-enableInTreeAutoscaling: {{ .Values.autoscaling.enabled }}
-{{- if .Values.autoscaling.enabled }}
+enableInTreeAutoscaling: {{ .autoscaling.enabled }}
+{{- if .autoscaling.enabled }}
 autoscalerOptions:
-  version: {{ .Values.autoscaling.version }}
-  upscalingMode: {{ .Values.autoscaling.upscalingMode }}
-  idleTimeoutSeconds: {{ .Values.autoscaling.idleTimeoutSeconds }}
-  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  version: {{ .autoscaling.version }}
+  upscalingMode: {{ .autoscaling.upscalingMode }}
+  idleTimeoutSeconds: {{ .autoscaling.idleTimeoutSeconds }}
+  imagePullPolicy: {{ .image.pullPolicy }}
   resources:
-    {{- toYaml .Values.autoscaling.resources | nindent 4 }}
+    {{- toYaml .autoscaling.resources | nindent 4 }}
   securityContext:
-    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+    {{- toYaml .containerSecurityContext | nindent 4 }}
+  # The one container of the head pod that gets the account's API token.
+  volumeMounts:
+    - name: autoscaler-api-access
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
 {{- end }}
-{{- if .Values.gcsFaultTolerance.enabled }}
-{{- with .Values.gcsFaultTolerance }}
+{{- if .gcsFaultTolerance.enabled }}
+{{- with .gcsFaultTolerance }}
 gcsFaultToleranceOptions:
   redisAddress: {{ .redisAddress | quote }}
+  {{- if .redisUsernameSecret }}
+  redisUsername:
+    valueFrom:
+      secretKeyRef:
+        name: {{ .redisUsernameSecret }}
+        key: {{ .redisUsernameKey }}
+  {{- end }}
   redisPassword:
     valueFrom:
       secretKeyRef:
         name: {{ .redisPasswordSecret }}
         key: {{ .redisPasswordKey }}
-  {{- with .externalStorageNamespace }}
-  externalStorageNamespace: {{ . | quote }}
+  {{- /*
+  KubeRay deletes a cluster's namespace in Redis when the cluster is deleted. Only the release's own
+  RayCluster may name one: a RayService's two clusters during an upgrade, and every RayJob cluster, use
+  their UIDs (KubeRay's default), so deleting one never wipes another's state.
+  */}}
+  {{- if and $.release .externalStorageNamespace }}
+  externalStorageNamespace: {{ .externalStorageNamespace | quote }}
   {{- end }}
 {{- end }}
 {{- end }}
 headGroupSpec:
   serviceType: ClusterIP
   rayStartParams:
-    {{- toYaml .Values.head.rayStartParams | nindent 4 }}
+    {{- toYaml .head.rayStartParams | nindent 4 }}
   template:
-    {{- include "rayplane.rayPodTemplate" (dict "root" . "role" "head" "group" .Values.head) | nindent 4 }}
+    {{- include "rayplane.rayPodTemplate" (dict "root" $root "role" "head" "group" .head) | nindent 4 }}
+{{- end }}
 workerGroupSpecs:
   {{- range $name := $enabledGroups }}
-  {{- $group := index $.Values.workerGroups $name }}
+  {{- $group := index $root.Values.workerGroups $name }}
   {{- include "rayplane.checkGroup" (dict "name" $name "group" $group) }}
   - groupName: {{ $name }}
     replicas: {{ $group.replicas }}
@@ -225,8 +399,19 @@ workerGroupSpecs:
     rayStartParams:
       {{- toYaml $group.rayStartParams | nindent 6 }}
     template:
-      {{- include "rayplane.rayPodTemplate" (dict "root" $ "role" "worker" "group" $group) | nindent 6 }}
+      {{- include "rayplane.rayPodTemplate" (dict "root" $root "role" "worker" "group" $group) | nindent 6 }}
   {{- end }}
+{{- end -}}
+
+{{/* Annotations of a KubeRay object that KubeRay copies onto the RayClusters it creates for it. */}}
+{{- define "rayplane.clusterAnnotations" -}}
+{{- if .Values.gcsFaultTolerance.enabled }}
+{{- with .Values.gcsFaultTolerance.deletionTimeoutSeconds }}
+annotations:
+  # How long KubeRay waits for the Redis cleanup of a deleted cluster before it removes the finalizer anyway.
+  ray.io/gcs-ft-deletion-timeout: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The pod that submits a RayJob and follows its logs: the release's image, account and security. */}}
@@ -237,7 +422,8 @@ metadata:
     app.kubernetes.io/component: submitter
 spec:
   restartPolicy: Never
-  {{- include "rayplane.ownServiceAccount" . | nindent 2 }}
+  serviceAccountName: {{ include "rayplane.serviceAccountName" . }}
+  automountServiceAccountToken: false
   {{- include "rayplane.podCommon" . | nindent 2 }}
   containers:
     - name: ray-job-submitter

@@ -8,12 +8,15 @@ from typing import Any
 import click
 
 from rayplane.errors import K8sError
-from rayplane.k8s.render import COMMANDS, MANAGED_BY, UPGRADE_STRATEGIES, WORKLOAD, Renderer, RenderOptions
-from rayplane.k8s.template import ClusterTemplate
+from rayplane.k8s.render import COMMANDS, UPGRADE_STRATEGIES, WORKLOAD, Renderer, RenderOptions
+from rayplane.k8s.template import PACKAGED_RELEASE, ClusterTemplate, fullname
 from rayplane.k8s.yamlout import dump, dump_all
 from rayplane.spec import load_spec
 
 KINDS = ("rayjob", "rayservice")
+# Both the objects `rayplane k8s apply` makes and those the chart makes carry it.
+PART_OF = "app.kubernetes.io/part-of=rayplane"
+INCREMENTAL_OPTIONS = ("gateway_class", "step_size_percent", "interval_seconds", "max_surge_percent")
 
 
 def render_options(command):
@@ -22,8 +25,10 @@ def render_options(command):
     @click.option("--name", help="Base name of the objects (default: the workload name).")
     @click.option("--command", "job_command", type=click.Choice(COMMANDS), default="run", show_default=True,
                   help="What the RayJob runs: rayplane run (without serving), train or tune.")
-    @click.option("--cluster", default="rayplane", show_default=True,
-                  help="RayCluster the job runs on (the chart's is named after its release).")
+    @click.option("--release", default=PACKAGED_RELEASE, show_default=True,
+                  help="Helm release of the chart in the namespace: the default --cluster, and the ServiceAccount, "
+                       "storage claim and pod labels (NetworkPolicy) of the default template (--template has its own).")
+    @click.option("--cluster", help="RayCluster the job runs on (default: the release's, or that of --template).")
     @click.option("--ephemeral", is_flag=True, help="Give the job its own cluster, deleted when it finishes.")
     @click.option("--working-dir", help="URI of a zip of the spec's directory (Ray runtime_env working_dir); "
                                         "default: the workloads baked into the image.")
@@ -33,6 +38,14 @@ def render_options(command):
                   help="Version the RayService serves (default: the latest, when the storage is mounted here).")
     @click.option("--upgrade-strategy", type=click.Choice(UPGRADE_STRATEGIES), default="NewCluster",
                   show_default=True, help="How the RayService rolls out a new version.")
+    @click.option("--gateway-class", help="NewClusterWithIncrementalUpgrade: the Gateway API class that splits "
+                                          "traffic between the clusters (required for it).")
+    @click.option("--step-size-percent", type=click.IntRange(0, 100), default=25, show_default=True,
+                  help="NewClusterWithIncrementalUpgrade: traffic moved to the new cluster per step.")
+    @click.option("--interval-seconds", type=click.IntRange(min=1), default=30, show_default=True,
+                  help="NewClusterWithIncrementalUpgrade: seconds between steps.")
+    @click.option("--max-surge-percent", type=click.IntRange(0, 100), default=100, show_default=True,
+                  help="NewClusterWithIncrementalUpgrade: capacity the new cluster may add ahead of traffic.")
     @click.option("--ttl", type=click.IntRange(min=0), default=300, show_default=True,
                   help="Seconds an ephemeral cluster outlives its finished job.")
     @click.option("--active-deadline", type=click.IntRange(min=1), help="Seconds before KubeRay fails the job.")
@@ -40,14 +53,23 @@ def render_options(command):
                   help="RayJob rendered by the chart with your values (default: the chart's defaults).")
     @click.option("--only", type=click.Choice(KINDS), help="Only this object.")
     @functools.wraps(command)
-    def wrapper(spec_path, namespace, name, job_command, cluster, ephemeral, working_dir, cluster_spec_path,
-                model_version, upgrade_strategy, ttl, active_deadline, template_path, only, **kwargs):
+    def wrapper(spec_path, namespace, name, job_command, release, cluster, ephemeral, working_dir,
+                cluster_spec_path, model_version, upgrade_strategy, gateway_class, step_size_percent,
+                interval_seconds, max_surge_percent, ttl, active_deadline, template_path, only, **kwargs):
+        given = click.get_current_context().get_parameter_source
+        upgrade_options = None
+        # Only when asked for: the renderer refuses these options with any other strategy.
+        if any(given(p) is click.core.ParameterSource.COMMANDLINE for p in INCREMENTAL_OPTIONS):
+            upgrade_options = {"gatewayClassName": gateway_class, "stepSizePercent": step_size_percent,
+                               "intervalSeconds": interval_seconds, "maxSurgePercent": max_surge_percent}
+        template = ClusterTemplate.from_file(template_path) if template_path else ClusterTemplate.packaged(release)
         options = RenderOptions(
-            namespace=namespace, name=name, command=job_command, cluster=None if ephemeral else cluster,
+            namespace=namespace, name=name, command=job_command,
+            cluster=None if ephemeral else (cluster or template.release_cluster or fullname(release)),
             spec_path=cluster_spec_path, working_dir=working_dir, model_version=model_version,
             ttl_seconds=ttl, active_deadline_seconds=active_deadline, upgrade_strategy=upgrade_strategy,
+            upgrade_options=upgrade_options,
         )
-        template = ClusterTemplate.from_file(template_path) if template_path else ClusterTemplate.packaged()
         renderer = Renderer(load_spec(spec_path), spec_path, options, template)
         return command(renderer=renderer, only=only, **kwargs)
 
@@ -111,11 +133,41 @@ def render(renderer: Renderer, only: str | None, output: str) -> None:
 
 
 @k8s.command()
+@click.argument("path", metavar="[FILE|-]", default="-",
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+def validate(path: str) -> None:
+    """Check Kubernetes objects offline as the API server and KubeRay 1.7 would (default: stdin).
+
+    ray.io objects against the KubeRay CRDs shipped with rayplane, built-in objects and pod templates against
+    Kubernetes' schemas, and the rules KubeRay enforces beyond its schemas. Feed it `helm template` output,
+    `rayplane k8s render` output or your own manifests.
+    """
+    from rayplane.k8s.validate import parse
+
+    source = "stdin" if path == "-" else path
+    with click.open_file(path) as stream:
+        objects = parse(stream.read(), source)
+    check(objects, source)
+    click.echo(f"{source}: {len(objects)} object(s) valid")
+
+
+def check(objects: list[dict[str, Any]], source: str) -> None:
+    from rayplane.k8s.validate import problems
+
+    found = problems(objects)
+    if found:
+        raise K8sError(f"{source}: {len(found)} problem(s) the API server or KubeRay would refuse:\n"
+                       + "\n".join(f"  - {p}" for p in found))
+
+
+@k8s.command()
 @render_options
 @cluster_options
 def apply(renderer: Renderer, only: str | None, client) -> None:
-    """Create or update SPEC's RayJob and RayService (server-side apply)."""
-    for obj in rendered_objects(renderer, only):
+    """Validate, then create or update SPEC's RayJob and RayService (server-side apply)."""
+    objects = rendered_objects(renderer, only)
+    check(objects, f"rayplane k8s apply {renderer.spec_file}")
+    for obj in objects:
         client.apply(obj)
         click.echo(f"applied {obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}")
 
@@ -125,10 +177,11 @@ def apply(renderer: Renderer, only: str | None, client) -> None:
 @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace to look in.")
 @cluster_options
 def status(spec_path: str | None, namespace: str, client) -> None:
-    """State of the RayJobs and RayServices rayplane applied (only SPEC's, when given)."""
+    """State of the rayplane RayJobs and RayServices: those `apply` made and those the chart made (only
+    SPEC's, when given)."""
     from rayplane.k8s.status import summarize
 
-    selector = f"{MANAGED_BY}=rayplane"
+    selector = PART_OF
     if spec_path:
         selector += f",{WORKLOAD}={load_spec(spec_path).name}"
     rows = [summarize(obj) for kind in ("RayJob", "RayService") for obj in client.list(kind, namespace, selector)]

@@ -27,7 +27,8 @@ from rayplane.spec.models import URI_RE, StorageSpec
 # Where k8s/image/Dockerfile copies the repository's workloads/ (with their prepared data).
 IMAGE_WORKLOADS = "/app/workloads"
 COMMANDS = ("run", "train", "tune")
-UPGRADE_STRATEGIES = ("NewCluster", "NewClusterWithIncrementalUpgrade", "None")
+INCREMENTAL = "NewClusterWithIncrementalUpgrade"
+UPGRADE_STRATEGIES = ("NewCluster", INCREMENTAL, "None")
 # KubeRay appends 6 characters to RayJob and RayService names for their clusters, whose names stop at 53.
 MAX_NAME = 47
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -52,6 +53,8 @@ class RenderOptions:
     ttl_seconds: int = 300
     active_deadline_seconds: int | None = None
     upgrade_strategy: str = "NewCluster"
+    # clusterUpgradeOptions of NewClusterWithIncrementalUpgrade (KubeRay requires them for that strategy).
+    upgrade_options: dict[str, Any] | None = None
 
 
 class Renderer:
@@ -82,7 +85,7 @@ class Renderer:
 
     def rayservice(self, version: int) -> dict[str, Any]:
         spec = {
-            "upgradeStrategy": {"type": self.options.upgrade_strategy},
+            "upgradeStrategy": self.upgrade_strategy(),
             "excludeHeadPodFromServeSvc": True,
             "serveConfigV2": yaml.safe_dump(self.serve_config(version), sort_keys=False),
             "rayClusterConfig": self.template.cluster_spec(),
@@ -102,10 +105,28 @@ class Renderer:
             "cluster": "release" if opts.cluster else "ephemeral",
         }}
         if version is not None:
-            values["rayService"] = {"enabled": True, "serveConfig": self.serve_config(version)}
+            strategy = self.upgrade_strategy()
+            values["rayService"] = {"enabled": True, "serveConfig": self.serve_config(version),
+                                    "upgradeStrategy": strategy["type"]}
+            if "clusterUpgradeOptions" in strategy:
+                values["rayService"]["clusterUpgradeOptions"] = strategy["clusterUpgradeOptions"]
         return values
 
     # -- parts ---------------------------------------------------------------------------------------------
+
+    def upgrade_strategy(self) -> dict[str, Any]:
+        strategy: dict[str, Any] = {"type": self.options.upgrade_strategy}
+        options = self.options.upgrade_options
+        if self.options.upgrade_strategy == INCREMENTAL:
+            # KubeRay's ValidateClusterUpgradeOptions refuses the strategy without these.
+            if not options or not options.get("gatewayClassName"):
+                raise K8sError(f"--upgrade-strategy {INCREMENTAL} needs --gateway-class (the Gateway API class "
+                               "that splits traffic between the old and the new cluster)")
+            strategy["clusterUpgradeOptions"] = dict(options)
+        elif options:
+            raise K8sError(f"--gateway-class, --step-size-percent, --interval-seconds and --max-surge-percent "
+                           f"apply to --upgrade-strategy {INCREMENTAL} only, not {self.options.upgrade_strategy}")
+        return strategy
 
     def entrypoint(self) -> list[str]:
         words = ["rayplane", self.options.command, self.cluster_spec_path()]
@@ -172,7 +193,7 @@ class Renderer:
                 "name": name,
                 "namespace": self.options.namespace,
                 "labels": {MANAGED_BY: "rayplane", "app.kubernetes.io/part-of": "rayplane", WORKLOAD: self.spec.name},
-                "annotations": {"rayplane.io/spec-hash": spec_hash(self.spec)},
+                "annotations": {**self.template.cluster_annotations, "rayplane.io/spec-hash": spec_hash(self.spec)},
             },
             "spec": spec,
         }
