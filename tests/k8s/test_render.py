@@ -126,6 +126,21 @@ def test_latest_version_from_a_mounted_registry(capsys, tmp_path):
         "name": "RAYPLANE_HOME", "value": str(root)}
 
 
+def test_latest_version_from_a_registry_on_object_storage(capsys, tmp_path, s3_bucket):
+    """A bucket root, written by the chart's objectStore mode: the laptop reads the registry from the bucket."""
+    root = f"{s3_bucket}/rayplane"
+    registry = ModelRegistry(f"{root}/models")
+    for _ in range(3):
+        registry.register("flights_delay", {"model.pt": b"w", "preprocessor.json": b"{}"}, {"metrics": {}})
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(helm_template(
+        "--set", f"rayJob.enabled=true,storage.mode=objectStore,storage.objectStore.uri={root}",
+        "--show-only", "templates/rayjob.yaml")[0]))
+    service = objects(capsys, "--template", str(template), "--only", "rayservice")["RayService"]
+    app = yaml.safe_load(service["spec"]["serveConfigV2"])["applications"][0]
+    assert app["args"]["model_dir"] == f"{root}/models/flights_delay/v3"
+
+
 def test_without_a_version_only_the_job_renders(capsys):
     code, out, err = render(capsys, str(SPEC))
     assert code == 0
@@ -167,7 +182,7 @@ def test_bad_options_say_what_to_fix(capsys, args, message):
 def test_relative_storage_root_is_refused(capsys, tmp_path):
     code, _, err = render(capsys, str(spec_copy(tmp_path, storage={"root": "runs"})), "--model-version", "1")
     assert code == 1
-    assert "storage.root: 'runs' is not a path every pod shares" in err
+    assert "storage.root: 'runs' is not a place every pod shares" in err
 
 
 def test_template_must_be_a_chart_rayjob(capsys, tmp_path):

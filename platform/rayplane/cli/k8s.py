@@ -95,7 +95,7 @@ def served_version(renderer: Renderer, only: str | None) -> int | None:
         return None
     version = renderer.model_version()
     if version is None:
-        message = (f"no registered version of {renderer.spec.name!r} found under {renderer.storage_root()}/models "
+        message = (f"no registered version of {renderer.spec.name!r} found under {renderer.registry().root.display} "
                    "from here; pass --model-version N")
         if only == "rayservice":
             raise K8sError(message)

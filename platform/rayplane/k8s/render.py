@@ -169,12 +169,15 @@ class Renderer:
                            f"use the chart's ({self.template.storage_root})")
         return root.rstrip("/")
 
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(Storage(self.storage_root()).models())
+
     def model_version(self) -> int | None:
         """--model-version, else the latest version registered under the storage root, if it can be read here."""
         if self.options.model_version is not None:
             return self.options.model_version
         try:
-            return ModelRegistry(Storage(self.storage_root()).models()).get(self.spec.name).version
+            return self.registry().get(self.spec.name).version
         except (RegistryError, StorageError, OSError):
             return None
 
