@@ -147,12 +147,6 @@ class Location:
             with fs.open_output_stream(self.path) as stream:
                 stream.write(data)
 
-    def exists(self) -> bool:
-        return self.filesystem.get_file_info(self.path).type != pafs.FileType.NotFound
-
-    def is_file(self) -> bool:
-        return self.filesystem.get_file_info(self.path).type == pafs.FileType.File
-
     def files(self) -> dict[str, int]:
         """Every file under this location, recursively: path relative to it -> size in bytes."""
         infos = self.filesystem.get_file_info(pafs.FileSelector(self.path, recursive=True, allow_not_found=True))
