@@ -39,3 +39,7 @@ class K8sError(RayplaneError):
 
 class StorageError(RayplaneError):
     """``storage.root`` or ``data.path`` cannot be reached, read or written (names the field and what to do)."""
+
+
+class PromotionError(RayplaneError):
+    """The promotion gate refused a version (both figures in the message), or an alias cannot move."""

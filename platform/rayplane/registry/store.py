@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,16 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from rayplane.errors import RegistryError
+from rayplane.registry.aliases import ALIAS_NAME, ALIASES, AliasLog
+from rayplane.registry.claims import claim_next, scan
 from rayplane.storage import Location, within
 from rayplane.storage.checks import gist
 
 METADATA = "metadata.json"
 REQUIRED_FILES = ("model.pt", "preprocessor.json")
-CLAIMS = ".claims"
 STAGING = ".staging"
 VERSION_MARKER = re.compile(r"^v(\d+)/" + re.escape(METADATA) + "$")
-CLAIM = re.compile(r"^(\d+)\.([0-9a-f]{32})$")
-MAX_CLAIM_ATTEMPTS = 50
 
 Artifact = bytes | Location
 
@@ -120,7 +117,7 @@ class ModelRegistry:
             else:
                 target.write_bytes(content)
             sizes[file] = target.filesystem.get_file_info(target.path).size
-        number = self._claim(model, token=staging.name)
+        number = claim_next(model, VERSION_MARKER, token=staging.name)
         version = model / f"v{number}"
         for file in files:
             (staging / file).move_to(version / file)
@@ -151,34 +148,23 @@ class ModelRegistry:
             )
         return self._load(name, version)
 
+    def alias_log(self, name: str, alias: str) -> AliasLog:
+        return AliasLog(self.root / name, alias)
+
+    def aliases(self, name: str) -> dict[str, int]:
+        """Every alias of the model -> the version it points at now."""
+        model = self.root / name
+        names = within(lambda: (model / ALIASES).children(), f"storage.root: cannot list {model.display}")
+        current = {alias: AliasLog(model, alias).current() for alias in names if ALIAS_NAME.match(alias)}
+        return {alias: event.version for alias, event in current.items() if event is not None}
+
+    def resolve(self, name: str, alias: str) -> ModelVersion | None:
+        """The version ``alias`` points at, or None while it points nowhere."""
+        event = self.alias_log(name, alias).current()
+        return None if event is None else self.get(name, event.version)
+
     def _numbers(self, name: str) -> list[int]:
-        return self._scan(self.root / name)[0]
-
-    @staticmethod
-    def _scan(model: Location) -> tuple[list[int], dict[int, set[str]]]:
-        """Committed version numbers, and the claims (number -> tokens), from one listing."""
-        committed, claims = [], {}
-        for rel in within(model.files, f"storage.root: cannot list {model.display}"):
-            marker = VERSION_MARKER.match(rel)
-            if marker:
-                committed.append(int(marker.group(1)))
-            elif rel.startswith(CLAIMS + "/") and (claim := CLAIM.match(rel[len(CLAIMS) + 1:])):
-                claims.setdefault(int(claim.group(1)), set()).add(claim.group(2))
-        return sorted(committed), claims
-
-    def _claim(self, model: Location, token: str) -> int:
-        for attempt in range(MAX_CLAIM_ATTEMPTS):
-            committed, claims = self._scan(model)
-            number = max([0, *committed, *claims]) + 1
-            mine = model / CLAIMS / f"{number}.{token}"
-            mine.write_bytes(b"")
-            rivals = self._scan(model)[1].get(number, set()) - {token}
-            if not rivals:
-                return number
-            mine.delete()
-            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
-        raise RegistryError(f"{model.display}: could not claim a version number after {MAX_CLAIM_ATTEMPTS} "
-                            "attempts (too many concurrent registrations)")
+        return scan(self.root / name, VERSION_MARKER)[0]
 
     def _load(self, name: str, number: int) -> ModelVersion:
         location = self.root / name / f"v{number}"

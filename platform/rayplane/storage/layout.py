@@ -2,6 +2,7 @@
 
     <root>/runs/<run>/                Ray Train and Tune run state and checkpoints (resumed by run name)
     <root>/models/<name>/v<N>/        registered versions (the commit protocol is in rayplane.registry.store)
+    <root>/models/<name>/.aliases/    alias moves (champion, ...) as immutable events (rayplane.registry.aliases)
 
 The root is a local path or any pyarrow filesystem URI (``s3://``, ``gs://``, ``abfs://``, ``hdfs://``); nothing
 else in rayplane builds these paths or assumes a local disk.
