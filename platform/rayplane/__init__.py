@@ -11,6 +11,7 @@ from rayplane.errors import (
     ClusterError,
     DataError,
     K8sError,
+    PromotionError,
     RayplaneError,
     RegistryError,
     ServeError,
@@ -18,12 +19,14 @@ from rayplane.errors import (
     TrainingError,
 )
 from rayplane.pipeline import RunResult, run, train, tune
+from rayplane.promotion import promote, rollback
 from rayplane.spec import WorkloadSpec, load_spec, spec_hash
 
 __all__ = [
     "ClusterError",
     "DataError",
     "K8sError",
+    "PromotionError",
     "RayplaneError",
     "RegistryError",
     "RunResult",
@@ -32,6 +35,8 @@ __all__ = [
     "TrainingError",
     "WorkloadSpec",
     "load_spec",
+    "promote",
+    "rollback",
     "run",
     "spec_hash",
     "train",

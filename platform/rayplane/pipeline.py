@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
-from rayplane.errors import SpecError
-from rayplane.registry import ModelRegistry, ModelVersion
+from rayplane.errors import PromotionError, SpecError
+from rayplane.promotion import promote
+from rayplane.registry import CHAMPION, ModelRegistry, ModelVersion
 from rayplane.runtime import RayRuntime, connect
 from rayplane.spec import WorkloadSpec, spec_hash
 from rayplane.storage import Storage, check_shared, check_writable
@@ -63,15 +65,40 @@ def tune(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None
 
 def run(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None,
         serve: bool = True) -> RunResult:
-    """The whole path: tune (or train, when the spec has no search space), register, then serve."""
+    """The whole path: tune (or train, when the spec has no search space), register, promote through the gate,
+    then serve the champion."""
     kind = "tune" if spec.tune.search_space and spec.tune.num_samples > 1 else "train"
     result = _fit(spec, kind, address, run_name, None)
+    result.extra["promotion"] = promote_new(spec, result.version, result.run_name)
     if serve:
         from rayplane.serve import deploy
 
-        console.print(f"[bold]serve[/] deploying {result.version.uri} at {spec.route_prefix}")
-        result.endpoint = deploy(spec, result.version)
+        champion, note = serving_version(spec)
+        console.print(f"[bold]serve[/] deploying {champion.uri} ({note}) at {spec.route_prefix}")
+        result.endpoint = deploy(spec, champion)
     return result
+
+
+def promote_new(spec: WorkloadSpec, version: ModelVersion, run_name: str) -> str:
+    """A run's new version becomes champion through the spec's gate (the first version as it is); a refusal
+    leaves the champion where it was and is reported, not raised: the version stays registered."""
+    try:
+        outcome = promote(spec, version.version, reason=f"rayplane run {run_name}").describe()
+    except PromotionError as exc:
+        outcome = str(exc)
+    console.print(f"[bold]promotion[/] {escape(outcome)}")
+    return outcome
+
+
+def serving_version(spec: WorkloadSpec, number: int | None = None) -> tuple[ModelVersion, str]:
+    """What ``serve`` serves and why: version N when given, else the champion, else the latest version."""
+    registry = registry_for(spec)
+    if number is not None:
+        return registry.get(spec.name, number), f"version {number} as asked"
+    champion = registry.resolve(spec.name, CHAMPION)
+    if champion is not None:
+        return champion, CHAMPION
+    return registry.get(spec.name), f"the latest version: no version is {CHAMPION} yet"
 
 
 def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | None,

@@ -30,6 +30,8 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     if result.params:
         table.add_row("best params", ", ".join(f"{k}={_fmt(v)}" for k, v in result.params.items()))
     table.add_row("model", f"{result.version.uri}  {result.version.location.display}")
+    if "promotion" in result.extra:
+        table.add_row("promotion", result.extra["promotion"])
     table.add_row("runs", Storage.for_spec(result.spec).run(result.run_name.split("/")[0]).display)
     if result.runtime.logs_dir:
         table.add_row("ray logs", result.runtime.logs_dir)

@@ -42,19 +42,19 @@ class Source:
         return self.uri_prefix + file
 
 
-def find_files(path: str) -> Source:
-    """List the ``.parquet`` files at ``path`` (sorted); DataError if there are none."""
+def find_files(path: str, field: str = "data.path") -> Source:
+    """List the ``.parquet`` files at ``path`` (sorted); DataError naming ``field`` if there are none."""
     try:
         location = Location(path)
         fs, root = location.filesystem, location.path
     except StorageError as exc:
-        raise DataError(f"data.path: {exc}") from None
+        raise DataError(f"{field}: {exc}") from None
     scheme = path.split("://", 1)[0] if URI_RE.match(path) else "file"
     prefix = f"{scheme}://" if scheme != "file" else ""
     # A listing of many shards may take minutes; the deadline only catches an endpoint that never answers.
-    files = within(lambda: _list(fs, root), f"data.path: cannot list {display(path)}", DataError, deadline_s=900)
+    files = within(lambda: _list(fs, root), f"{field}: cannot list {display(path)}", DataError, deadline_s=900)
     if not files:
-        raise DataError(f"data.path: no .parquet files at {display(path)}")
+        raise DataError(f"{field}: no .parquet files at {display(path)}")
     return Source(path=path, filesystem=fs, files=files, uri_prefix=prefix)
 
 

@@ -12,6 +12,7 @@ import torch
 from rayplane.data.preprocess import Preprocessor
 from rayplane.errors import RegistryError
 from rayplane.modeling.builder import build_model
+from rayplane.modeling.quantize import quantize
 from rayplane.modeling.tasks import decode
 from rayplane.registry import ModelVersion
 
@@ -32,6 +33,11 @@ class Predictor:
             meta["model_params"],
             origin=code.display,
         )
+        variant = meta.get("variant")
+        if variant:
+            # A compressed variant stores the quantized state dict: the float network is converted first so
+            # that the state dict's packed int8 weights have somewhere to go.
+            self.model = quantize(self.model.eval(), variant["kind"])
         weights = version.location / "model.pt"
         try:
             state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
@@ -42,7 +48,10 @@ class Predictor:
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         frame = pd.DataFrame.from_records(records, columns=self.preprocessor.feature_columns)
+        return decode(self.task, self.outputs(frame), self.preprocessor.label_stats)
+
+    def outputs(self, frame: pd.DataFrame) -> torch.Tensor:
+        """The network's raw outputs (logits, or standardised values) for the feature columns of ``frame``."""
         features = torch.from_numpy(self.preprocessor.transform_features(frame))
         with torch.inference_mode():
-            outputs = self.model(features)
-        return decode(self.task, outputs, self.preprocessor.label_stats)
+            return self.model(features)

@@ -35,6 +35,8 @@ REPORTED_METRICS = {
     "regression": ("val_rmse", "val_mae", "val_loss", "loss"),
 }
 LOWER_IS_BETTER = ("loss", "val_loss", "val_rmse", "val_mae")
+# What the promotion gate can compute on a holdout (the training loss is not a holdout figure).
+GATE_METRICS = {task: tuple(m for m in metrics if m != "loss") for task, metrics in REPORTED_METRICS.items()}
 
 
 SECRET_IN_URI = "secret_in_uri"
@@ -42,9 +44,9 @@ SECRET_IN_URI = "secret_in_uri"
 SECRET_QUERY_KEYS = ("access_key", "secret_key", "session_token", "account_key", "sas_token", "client_secret")
 
 
-def no_credentials(uri: str) -> str:
+def no_credentials(uri: str | None) -> str | None:
     """A URI without secrets in it: they would reach the registry's metadata, logs and rendered manifests."""
-    if not URI_RE.match(uri):
+    if uri is None or not URI_RE.match(uri):
         return uri
     authority = uri.split("://", 1)[1].split("/", 1)[0]
     query = uri.partition("?")[2].lower()
@@ -267,6 +269,20 @@ class ServeSpec(StrictModel):
         return v
 
 
+class PromotionSpec(StrictModel):
+    metric: str | None = Field(None, description="The gate's metric; defaults to the one tuning optimises.")
+    min_delta: float = Field(
+        0.0, description="How much better than the champion, in the metric's direction, a challenger must score "
+        "on the holdout to be promoted; a negative value tolerates that much of a loss.")
+    holdout: str | None = Field(
+        None, min_length=1, description="Parquet path or URI both versions are scored on; defaults to the "
+        "validation split of data.path (recomputed with data.split_seed).")
+    max_rows: int = Field(200_000, ge=1, le=50_000_000, description="Holdout rows scored (the first ones, in "
+                          "file order): the gate runs in one process, with pandas.")
+
+    _holdout_without_credentials = field_validator("holdout")(no_credentials)
+
+
 class StorageSpec(StrictModel):
     root: str = Field(
         "~/.rayplane",
@@ -291,6 +307,7 @@ class WorkloadSpec(StrictModel):
     train: TrainSpec = Field(default_factory=TrainSpec)
     tune: TuneSpec = Field(default_factory=TuneSpec)
     serve: ServeSpec = Field(default_factory=ServeSpec)
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     storage: StorageSpec = Field(default_factory=StorageSpec)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -313,6 +330,12 @@ class WorkloadSpec(StrictModel):
             raise ValueError(
                 f"tune.metric: {self.tune.metric!r} is not reported for task {self.data.task!r} "
                 f"(choose from {', '.join(reported)}){did_you_mean(self.tune.metric, reported)}"
+            )
+        gate = GATE_METRICS[self.data.task]
+        if self.promotion.metric is not None and self.promotion.metric not in gate:
+            raise ValueError(
+                f"promotion.metric: {self.promotion.metric!r} cannot be computed on a holdout for task "
+                f"{self.data.task!r} (choose from {', '.join(gate)}){did_you_mean(self.promotion.metric, gate)}"
             )
         return self
 
@@ -344,6 +367,13 @@ class WorkloadSpec(StrictModel):
         if self.tune.metric is not None:
             return self.tune.metric, self.tune.mode or ("min" if self.tune.metric in LOWER_IS_BETTER else "max")
         return TASK_METRICS[self.data.task]
+
+    @property
+    def gate_metric(self) -> tuple[str, str]:
+        """The (metric, mode) the promotion gate compares: promotion.metric, else tuning's (val_loss for loss)."""
+        metric = self.promotion.metric or self.metric[0]
+        metric = "val_loss" if metric == "loss" else metric
+        return metric, "min" if metric in LOWER_IS_BETTER else "max"
 
     @property
     def storage_root(self) -> str:

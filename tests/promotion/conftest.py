@@ -1,0 +1,3 @@
+"""The promotion tests' fixtures: small workloads with really trained versions (tests/trained_versions.py)."""
+
+from trained_versions import local_workload, workload  # noqa: F401 (fixtures)
