@@ -1,24 +1,21 @@
 """The endpoint under a steady load while a replica is SIGKILLed, and while a new version replaces the old one.
 
-Load: a few HTTP clients on 127.0.0.1, each sending one-record predictions back to back, bounded in time;
-every answer is kept with its status and the version that answered, so failures are counted, not sampled.
+Load: a few HTTP clients on 127.0.0.1, each sending one-record predictions back to back, bounded in time
+(tests/load.py); every answer is kept, so failures are counted, not sampled.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from rayplane.registry import ModelRegistry
 from rayplane.serve import deploy
 from rayplane.spec import override
+from load import Loaded
 from tests_helpers import alive_actor_pids, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -31,59 +28,8 @@ AFTER = 200  # answers still collected once the fault is over
 MIN_ANSWERS = 1000
 
 
-@dataclass(frozen=True)
-class Answer:
-    sent: float
-    status: int | str  # the HTTP status, or the client error's name
-    version: int | None
-
-
-def send_load(url: str, body: dict, answers: list[Answer], stop: threading.Event) -> None:
-    """CLIENTS clients posting ``body`` until ``stop`` (or LOAD_BOUND_S); every answer lands in ``answers``."""
-    deadline = time.monotonic() + LOAD_BOUND_S
-
-    def client() -> None:
-        with httpx.Client(timeout=30) as http:
-            while not stop.is_set() and time.monotonic() < deadline:
-                sent = time.monotonic()
-                try:
-                    response = http.post(url, json=body)
-                except httpx.HTTPError as exc:
-                    answers.append(Answer(sent, type(exc).__name__, None))
-                    continue
-                ok = response.status_code == 200
-                answers.append(Answer(sent, response.status_code, response.json()["model"]["version"] if ok else None))
-
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        for future in [pool.submit(client) for _ in range(CLIENTS)]:
-            future.result()
-
-
-class Loaded:
-    """A load running beside the test body; ``finish`` waits for AFTER more answers (MIN_ANSWERS in all)."""
-
-    def __init__(self, url: str, body: dict) -> None:
-        self.answers: list[Answer] = []
-        self.stop = threading.Event()
-        self.pool = ThreadPoolExecutor(1)
-        self.future = self.pool.submit(send_load, url, body, self.answers, self.stop)
-
-    def __enter__(self) -> Loaded:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop.set()  # also when the test failed mid-load
-        self.pool.shutdown()
-
-    def wait_for_answers(self, count: int) -> None:
-        wait_for(lambda: len(self.answers) >= count or self.future.done(), timeout=180,
-                 what=f"{count} answers under load")
-
-    def finish(self) -> list[Answer]:
-        self.wait_for_answers(max(len(self.answers) + AFTER, MIN_ANSWERS))
-        self.stop.set()
-        self.future.result(timeout=60)
-        return list(self.answers)
+def loaded(url: str, body: dict) -> Loaded:
+    return Loaded(url, body, clients=CLIENTS, bound_s=LOAD_BOUND_S, after=AFTER, min_answers=MIN_ANSWERS)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +61,7 @@ def replicas(app: str, without: int | None = None) -> list[int] | None:
 
 def test_a_killed_replica_costs_few_requests_and_is_replaced(endpoint):
     [victim, survivor] = wait_for(lambda: replicas(endpoint.app), timeout=120, what=f"{REPLICAS} replicas")
-    with Loaded(endpoint.predict_url, endpoint.example) as load:
+    with loaded(endpoint.predict_url, endpoint.example) as load:
         load.wait_for_answers(200)
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
@@ -136,7 +82,7 @@ def test_a_killed_replica_costs_few_requests_and_is_replaced(endpoint):
 
 
 def test_a_new_version_under_load_loses_no_request(spec, endpoint, versions):
-    with Loaded(endpoint.predict_url, endpoint.example) as load:
+    with loaded(endpoint.predict_url, endpoint.example) as load:
         load.wait_for_answers(100)
         started = time.monotonic()
         updated = deploy(spec, versions[1], timeout_s=300)  # returns once the health check answers as v2

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,9 @@ from rayplane.errors import ServeError
 from rayplane.registry import ModelVersion
 from rayplane.serve.config import LOGGING, application_config
 from rayplane.spec.models import WorkloadSpec
+
+if TYPE_CHECKING:
+    from rayplane.serve.follow import AliasFollower
 
 # Ray Serve is imported inside the functions that use it: importing this package (for
 # rayplane.serve.config, say, when rendering Kubernetes manifests) must not pay for it.
@@ -127,8 +130,9 @@ def deploy(spec: WorkloadSpec, version: ModelVersion, *, address_host: str | Non
     return endpoint
 
 
-def serve_forever(endpoint: Endpoint) -> None:
-    """Block until Ctrl-C (or SIGTERM), then undeploy."""
+def serve_forever(endpoint: Endpoint, follower: AliasFollower | None = None) -> None:
+    """Block until Ctrl-C (or SIGTERM), then undeploy; ``follower`` (a started ``AliasFollower``) is stopped first
+    and its endpoint, the one serving by then, is undeployed."""
     stop = threading.Event()
     # Signal handlers can only be set from the main thread; elsewhere only Ctrl-C of the process applies.
     # SIGINT too: Ray Tune and Ray Train leave their own Ctrl-C handlers installed after a run, which would
@@ -145,6 +149,8 @@ def serve_forever(endpoint: Endpoint) -> None:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if follower is not None:
+            endpoint = follower.stop()
         endpoint.undeploy()
 
 
