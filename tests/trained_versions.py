@@ -26,12 +26,13 @@ class Workload:
     spec: WorkloadSpec
     frame: pd.DataFrame
 
-    def fit(self, *, flip_labels: bool = False) -> ModelVersion:
+    def fit(self, *, flip_labels: bool = False, **params) -> ModelVersion:
         """A trained version; with ``flip_labels`` one that learned the opposite (worse than chance)."""
-        return fit_and_register(self.spec, self.frame, flip_labels=flip_labels)
+        return fit_and_register(self.spec, self.frame, flip_labels=flip_labels, **params)
 
 
-def fit_and_register(spec: WorkloadSpec, frame: pd.DataFrame, *, flip_labels: bool = False) -> ModelVersion:
+def fit_and_register(spec: WorkloadSpec, frame: pd.DataFrame, *, flip_labels: bool = False,
+                     **params) -> ModelVersion:
     from rayplane.data.preprocess import Preprocessor
     from rayplane.data.split import SplitRule
     from rayplane.data.stats import summarize_frame
@@ -43,7 +44,7 @@ def fit_and_register(spec: WorkloadSpec, frame: pd.DataFrame, *, flip_labels: bo
     batch = preprocessor.transform_batch(frame[~split.is_validation(frame)])
     y = 1.0 - batch["y"] if flip_labels else batch["y"]
     x, y = torch.from_numpy(batch["x"]), as_target("binary", torch.from_numpy(y))
-    params = {"hidden": 16, "layers": 1, "dropout": 0.0}
+    params = {"hidden": 16, "layers": 1, "dropout": 0.0, **params}
     torch.manual_seed(0)
     torch.set_num_threads(1)  # the machine's cores are shared; more threads only contend for them
     model = build_model(preprocessor.input_dim, 1, **params)

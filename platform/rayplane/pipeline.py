@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from rayplane.errors import PromotionError, SpecError
+from rayplane.errors import PromotionError, RegistryError, SpecError
 from rayplane.promotion import promote
 from rayplane.registry import CHAMPION, ModelRegistry, ModelVersion
 from rayplane.runtime import RayRuntime, connect
@@ -38,7 +38,7 @@ class RunResult:
 
 
 def registry_for(spec: WorkloadSpec) -> ModelRegistry:
-    return ModelRegistry(Storage.for_spec(spec).models())
+    return ModelRegistry.for_spec(spec)
 
 
 def connect_for(spec: WorkloadSpec, address: str | None) -> RayRuntime:
@@ -90,9 +90,15 @@ def promote_new(spec: WorkloadSpec, version: ModelVersion, run_name: str) -> str
     return outcome
 
 
-def serving_version(spec: WorkloadSpec, number: int | None = None) -> tuple[ModelVersion, str]:
-    """What ``serve`` serves and why: version N when given, else the champion, else the latest version."""
+def serving_version(spec: WorkloadSpec, number: int | None = None,
+                    variant: str | None = None) -> tuple[ModelVersion, str]:
+    """What ``serve`` serves and why: version N (or its ``variant``) when given, else the champion, else the
+    latest version."""
     registry = registry_for(spec)
+    if variant is not None:
+        if number is None:
+            raise RegistryError(f"--variant {variant}: give the version it is a variant of with --version")
+        return registry.variant(spec.name, number, variant), f"the {variant} variant of version {number}"
     if number is not None:
         return registry.get(spec.name, number), f"version {number} as asked"
     champion = registry.resolve(spec.name, CHAMPION)

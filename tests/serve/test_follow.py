@@ -34,7 +34,13 @@ def spec(served_model, serve_port, tmp_path_factory):
 
 
 def model_version(url: str) -> int:
-    return httpx.get(url, timeout=30).json()["version"]
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200, (response.status_code, response.headers, response.text[:300])
+    return response.json()["version"]
+
+
+def rolled_over(said: list[tuple[float, str]], version: int) -> bool:
+    return any(line.startswith(f"now serving {NAME}:v{version} ") for _, line in said)
 
 
 def test_serve_picks_the_champion_else_the_latest_and_says_so(spec):
@@ -56,11 +62,13 @@ def test_promotion_and_rollback_roll_the_endpoint_over_under_load(spec):
             load.wait_for_answers(30)
             # The gate runs (both versions have the same weights: no worse, so promoted).
             assert rayplane.promote(spec, 2, reason="roll out").decision.passed
-            wait_for(lambda: model_version(endpoint.model_url) == 2, timeout=240, what="v2 at GET /model")
+            wait_for(lambda: rolled_over(said, 2), timeout=240, what="the follower's rollover to v2")
+            assert model_version(endpoint.model_url) == 2
             load.wait_for_answers(len(load.answers) + 30)
             rolled_back_at = time.monotonic()
             rayplane.rollback(spec, reason="roll back")
-            wait_for(lambda: model_version(endpoint.model_url) == 1, timeout=240, what="v1 back at GET /model")
+            wait_for(lambda: rolled_over(said, 1), timeout=240, what="the follower's rollover back to v1")
+            assert model_version(endpoint.model_url) == 1
             answers = load.finish()
     finally:
         follower.stop().undeploy()
@@ -75,3 +83,20 @@ def test_promotion_and_rollback_roll_the_endpoint_over_under_load(spec):
     between = [a.version for a in answers if v2_done < a.sent < rolled_back_at]
     assert between and set(between) == {2}
     assert answers[0].version == 1 and answers[-1].version == 1
+
+
+def test_an_int8_variant_is_served_like_any_version(spec):
+    from rayplane.variants import quantize_version
+
+    variant = quantize_version(spec, 1)
+    version, why = serving_version(spec, 1, "int8")
+    assert version == variant and why == "the int8 variant of version 1"
+    endpoint = deploy(spec, version, timeout_s=240)
+    try:
+        card = httpx.get(endpoint.model_url, timeout=30).json()
+        answer = httpx.post(endpoint.predict_url, json=endpoint.example, timeout=30).json()
+    finally:
+        endpoint.undeploy()
+    assert card["version"] == variant.version and answer["model"]["version"] == variant.version
+    assert (card["variant"]["kind"], card["variant"]["parent"]) == ("int8", 1)
+    assert answer["predictions"][0]["label"] in (0, 1)

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from rayplane.cli.aliases import promote, rollback
 from rayplane.cli.options import spec_argument
+from rayplane.cli.quantize import quantize
 from rayplane.errors import RegistryError
 from rayplane.pipeline import registry_for
 from rayplane.spec import WorkloadSpec
@@ -19,6 +20,7 @@ def models() -> None:
 
 models.add_command(promote)
 models.add_command(rollback)
+models.add_command(quantize)
 
 
 def by_version(aliases: dict[str, int]) -> dict[int, list[str]]:

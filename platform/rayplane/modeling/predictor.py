@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import pickle
 from typing import Any
@@ -12,7 +13,7 @@ import torch
 from rayplane.data.preprocess import Preprocessor
 from rayplane.errors import RegistryError
 from rayplane.modeling.builder import build_model
-from rayplane.modeling.quantize import quantize
+from rayplane.modeling.quantize import quantize, quiet_deprecations
 from rayplane.modeling.tasks import decode
 from rayplane.registry import ModelVersion
 
@@ -40,11 +41,18 @@ class Predictor:
             self.model = quantize(self.model.eval(), variant["kind"])
         weights = version.location / "model.pt"
         try:
-            state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
+            with quiet_deprecations():
+                state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
             self.model.load_state_dict(state)
         except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
             raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc
         self.model.eval()
+
+    def compressed(self, variant: str) -> Predictor:
+        """The same predictor with its network compressed as ``variant`` (see ``rayplane.modeling.quantize``)."""
+        twin = copy.copy(self)
+        twin.model = quantize(self.model, variant)
+        return twin
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         frame = pd.DataFrame.from_records(records, columns=self.preprocessor.feature_columns)

@@ -14,7 +14,6 @@ from rayplane.errors import PromotionError
 from rayplane.registry import CHAMPION, AliasEvent, ModelRegistry
 from rayplane.registry.aliases import rollback_target
 from rayplane.spec import WorkloadSpec
-from rayplane.storage import Storage
 
 if TYPE_CHECKING:
     from rayplane.promotion.gate import Decision
@@ -30,15 +29,11 @@ class Promotion:
         return f"{self.event.describe()}{gate}"
 
 
-def registry(spec: WorkloadSpec) -> ModelRegistry:
-    return ModelRegistry(Storage.for_spec(spec).models())
-
-
 def promote(spec: WorkloadSpec, version: int, *, alias: str = CHAMPION, force: bool = False,
             reason: str = "") -> Promotion:
     """Point ``alias`` at ``version``. Replacing a champion passes the spec's gate first: a challenger worse than
     ``promotion.min_delta`` allows raises PromotionError with both figures, unless ``force`` (recorded)."""
-    models = registry(spec)
+    models = ModelRegistry.for_spec(spec)
     challenger = models.get(spec.name, version)
     log = models.alias_log(spec.name, alias)
     current = log.current()
@@ -60,7 +55,7 @@ def promote(spec: WorkloadSpec, version: int, *, alias: str = CHAMPION, force: b
 
 def rollback(spec: WorkloadSpec, *, alias: str = CHAMPION, reason: str = "") -> AliasEvent:
     """Point ``alias`` back at the version it held before its current one."""
-    models = registry(spec)
+    models = ModelRegistry.for_spec(spec)
     log = models.alias_log(spec.name, alias)
     events = log.events()
     target = models.get(spec.name, rollback_target(events)).version

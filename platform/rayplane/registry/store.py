@@ -30,7 +30,7 @@ from typing import Any
 from rayplane.errors import RegistryError
 from rayplane.registry.aliases import ALIAS_NAME, ALIASES, AliasLog
 from rayplane.registry.claims import claim_next, scan
-from rayplane.storage import Location, within
+from rayplane.storage import Location, Storage, within
 from rayplane.storage.checks import gist
 
 METADATA = "metadata.json"
@@ -87,6 +87,10 @@ class ModelRegistry:
     def __init__(self, root: str | os.PathLike | Location) -> None:
         """``root`` is the ``models`` directory (``Storage.models()``)."""
         self.root = root if isinstance(root, Location) else Location(root)
+
+    @classmethod
+    def for_spec(cls, spec) -> ModelRegistry:
+        return cls(Storage.for_spec(spec).models())
 
     def register(self, name: str, artifacts: str | os.PathLike | Mapping[str, Artifact],
                  metadata: dict[str, Any]) -> ModelVersion:
@@ -162,6 +166,16 @@ class ModelRegistry:
         """The version ``alias`` points at, or None while it points nowhere."""
         event = self.alias_log(name, alias).current()
         return None if event is None else self.get(name, event.version)
+
+    def variant(self, name: str, parent: int, kind: str) -> ModelVersion:
+        """The newest ``kind`` variant registered for version ``parent`` (``rayplane models quantize``)."""
+        self.get(name, parent)
+        found = [v for v in self.list(name) if v.metadata.get("variant", {}).get("parent") == parent
+                 and v.metadata["variant"].get("kind") == kind]
+        if not found:
+            raise RegistryError(f"model {name!r} has no {kind} variant of version {parent}: create it with "
+                                f"`rayplane models quantize SPEC {parent}`")
+        return found[-1]
 
     def _numbers(self, name: str) -> list[int]:
         return scan(self.root / name, VERSION_MARKER)[0]

@@ -144,6 +144,8 @@ def make_api(server: ModelServing) -> FastAPI:
             "metrics": meta.get("metrics", {}),
             "params": meta.get("params", {}),
             "created_at": meta.get("created_at"),
+            # A compressed variant names its kind and parent version (rayplane models quantize); else null.
+            "variant": meta.get("variant"),
             "input_schema": input_schema,
         }
 

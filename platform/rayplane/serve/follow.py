@@ -1,6 +1,11 @@
 """An endpoint that follows an alias: when the champion moves (a promotion, a rollback), the running endpoint
 is redeployed with the new version under the same Serve application name, which Serve rolls over replica by
-replica (new replicas start and pass their health check before old ones drain), so no request is dropped.
+replica, so no request is dropped.
+
+Serve's rolling update stops an old replica before it starts the replacement; with one replica that leaves a
+moment with none (HAProxy then answers 404). So a rollover runs with at least ``MIN_ROLLOVER_REPLICAS``: Serve
+then starts the first new replica while the old ones still serve, and replaces the rest one at a time. The
+endpoint keeps that many afterwards, so the next rollover starts from them.
 
 The follower is a thread in the process that deployed the endpoint (``rayplane serve``), polling the alias's
 newest event every ``poll_s``: one listing of a small directory, on a local disk or an object store alike.
@@ -16,10 +21,19 @@ from collections.abc import Callable
 from rayplane.errors import RayplaneError
 from rayplane.registry import CHAMPION, ModelRegistry
 from rayplane.serve.endpoint import Endpoint, deploy
+from rayplane.spec import override
 from rayplane.spec.models import WorkloadSpec
-from rayplane.storage import Storage
 
 POLL_S = 2.0
+MIN_ROLLOVER_REPLICAS = 2
+
+
+def rollover_spec(spec: WorkloadSpec) -> WorkloadSpec:
+    scaling = spec.serve.autoscaling
+    if scaling.min_replicas >= MIN_ROLLOVER_REPLICAS:
+        return spec
+    return override(spec, {"serve.autoscaling.min_replicas": MIN_ROLLOVER_REPLICAS,
+                           "serve.autoscaling.max_replicas": max(scaling.max_replicas, MIN_ROLLOVER_REPLICAS)})
 
 
 def _say(line: str) -> None:
@@ -29,13 +43,13 @@ def _say(line: str) -> None:
 class AliasFollower:
     def __init__(self, spec: WorkloadSpec, endpoint: Endpoint, *, alias: str = CHAMPION, poll_s: float = POLL_S,
                  deploy_timeout_s: float = 300.0, say: Callable[[str], None] = _say) -> None:
-        self.spec = spec
+        self.spec = rollover_spec(spec)
         self.endpoint = endpoint
         self.alias = alias
         self.poll_s = poll_s
         self.deploy_timeout_s = deploy_timeout_s
         self.say = say
-        self.registry = ModelRegistry(Storage.for_spec(spec).models())
+        self.registry = ModelRegistry.for_spec(spec)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"rayplane-follow-{alias}", daemon=True)
 
