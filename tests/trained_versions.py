@@ -84,3 +84,8 @@ def workload(request, tmp_path) -> Workload:
 @pytest.fixture()
 def local_workload(tmp_path) -> Workload:
     return write_workload(tmp_path, "home")
+
+
+@pytest.fixture()
+def s3_workload(tmp_path, s3_bucket) -> Workload:
+    return write_workload(tmp_path, s3_bucket + "/rayplane")

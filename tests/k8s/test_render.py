@@ -11,7 +11,7 @@ from k8s.k8s_checks import CHART, REPO, assert_valid, by_kind, helm_error, helm_
 
 from rayplane.cli.main import main
 from rayplane.k8s.schemas import cluster_spec, pod_templates
-from rayplane.registry import ModelRegistry
+from rayplane.registry import CHAMPION, ModelRegistry
 from rayplane.serve.config import LOGGING, application_config
 from rayplane.spec import load_spec
 
@@ -139,6 +139,17 @@ def test_latest_version_from_a_registry_on_object_storage(capsys, tmp_path, s3_b
     service = objects(capsys, "--template", str(template), "--only", "rayservice")["RayService"]
     app = yaml.safe_load(service["spec"]["serveConfigV2"])["applications"][0]
     assert app["args"]["model_dir"] == f"{root}/models/flights_delay/v3"
+    # Once a version is champion, the RayService serves it: after a promotion only serveConfigV2 changes.
+    registry.alias_log("flights_delay", CHAMPION).append(2, "promote", previous=None)
+    code, out, err = render(capsys, str(SPEC), "--template", str(template), "--only", "rayservice")
+    assert code == 0 and "note: the RayService serves flights_delay:v2 (champion)" in err
+    assert "only its serveConfigV2 changes, and KubeRay updates it in place" in err
+    promoted = by_kind([d for d in yaml.safe_load_all(out) if d])["RayService"]
+    app = yaml.safe_load(promoted["spec"]["serveConfigV2"])["applications"][0]
+    assert app["args"]["model_dir"] == f"{root}/models/flights_delay/v2"
+    assert promoted["metadata"]["annotations"]["rayplane.io/model-version"] == "2"
+    changed = {key for key in service["spec"] if service["spec"][key] != promoted["spec"][key]}
+    assert changed == {"serveConfigV2"}
 
 
 def test_without_a_version_only_the_job_renders(capsys):

@@ -4,6 +4,7 @@ server: real trained versions scored on the workload's real validation split (no
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
 
 import pytest
@@ -108,3 +109,27 @@ def test_the_gate_is_validated_with_the_spec(tmp_path, capsys):
     with pytest.raises(rayplane.DataError, match=r"^promotion.holdout: no .parquet files at .*/c/nowhere$"):
         rayplane.promote(bad_holdout.spec, 2)
     assert ModelRegistry(Storage.for_spec(bad_holdout.spec).models()).aliases("gate_demo") == {CHAMPION: 1}
+
+
+def _promote(args) -> int:
+    spec_path, root, version = args
+    spec = rayplane.spec.override(rayplane.load_spec(spec_path), {"storage.root": root})
+    return rayplane.promote(spec, version, force=True, reason=f"writer {version}").event.seq
+
+
+def test_concurrent_promotions_leave_one_consistent_champion(s3_workload):
+    """On the object store (the registry's tests cover concurrent alias moves on both backends)."""
+    workload = s3_workload
+    for _ in range(4):
+        workload.fit()
+    root = workload.spec.storage.root
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        seqs = pool.map(_promote, [(str(workload.spec_path), root, v) for v in (1, 2, 3, 4)])
+    assert sorted(seqs) == [1, 2, 3, 4], "every promotion is its own event"
+    registry = ModelRegistry.for_spec(workload.spec)
+    events = registry.alias_log("gate_demo", CHAMPION).events()
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert sorted(e.reason for e in events) == ["writer 1", "writer 2", "writer 3", "writer 4"]
+    # Every reader sees the one target the newest event names.
+    assert registry.aliases("gate_demo") == {CHAMPION: events[-1].version}
+    assert rayplane.pipeline.serving_version(workload.spec)[0].version == events[-1].version

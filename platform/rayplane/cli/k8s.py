@@ -93,7 +93,10 @@ def served_version(renderer: Renderer, only: str | None) -> int | None:
     """The model version the RayService serves; None (with a note) when it cannot be known here."""
     if only == "rayjob":
         return None
-    version = renderer.model_version()
+    version, why = renderer.model_version()
+    if version is not None and why != "--model-version":
+        click.echo(f"note: the RayService serves {renderer.spec.name}:v{version} ({why}); after a promotion or a "
+                   "rollback, apply again: only its serveConfigV2 changes, and KubeRay updates it in place", err=True)
     if version is None:
         message = (f"no registered version of {renderer.spec.name!r} found under {renderer.registry().root.display} "
                    "from here; pass --model-version N")

@@ -19,7 +19,7 @@ import yaml
 
 from rayplane.errors import K8sError, RegistryError, StorageError
 from rayplane.k8s.template import ClusterTemplate
-from rayplane.registry import ModelRegistry
+from rayplane.registry import CHAMPION, ModelRegistry
 from rayplane.storage import Storage
 from rayplane.spec import WorkloadSpec, spec_hash
 from rayplane.spec.models import URI_RE, StorageSpec
@@ -172,14 +172,20 @@ class Renderer:
     def registry(self) -> ModelRegistry:
         return ModelRegistry(Storage(self.storage_root()).models())
 
-    def model_version(self) -> int | None:
-        """--model-version, else the latest version registered under the storage root, if it can be read here."""
+    def model_version(self) -> tuple[int | None, str]:
+        """--model-version, else the champion, else the latest version registered under the storage root, if the
+        registry can be read here; and which of these it is. After a promotion or a rollback, applying again
+        changes only the RayService's serveConfigV2 (the model directory), which KubeRay updates in place."""
         if self.options.model_version is not None:
-            return self.options.model_version
+            return self.options.model_version, "--model-version"
+        registry = self.registry()
         try:
-            return self.registry().get(self.spec.name).version
+            champion = registry.alias_log(self.spec.name, CHAMPION).current()
+            if champion is not None:
+                return champion.version, CHAMPION
+            return registry.get(self.spec.name).version, f"the latest version; no version is {CHAMPION} yet"
         except (RegistryError, StorageError, OSError):
-            return None
+            return None, "unknown"
 
     @property
     def base_name(self) -> str:
