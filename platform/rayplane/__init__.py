@@ -7,6 +7,7 @@ The Python API mirrors the CLI::
     result = rayplane.run(spec, serve=False)
 """
 
+from rayplane.batch import predict
 from rayplane.errors import (
     ClusterError,
     DataError,
@@ -32,6 +33,7 @@ __all__ = [
     "TrainingError",
     "WorkloadSpec",
     "load_spec",
+    "predict",
     "run",
     "spec_hash",
     "train",

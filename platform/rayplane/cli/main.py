@@ -26,6 +26,7 @@ COMMANDS = {
     "jobs": "jobs",
     "status": "status",
     "k8s": "k8s",
+    "predict": "predict",
 }
 
 

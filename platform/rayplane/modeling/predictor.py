@@ -6,13 +6,14 @@ import io
 import pickle
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
 from rayplane.data.preprocess import Preprocessor
 from rayplane.errors import RegistryError
 from rayplane.modeling.builder import build_model
-from rayplane.modeling.tasks import decode
+from rayplane.modeling.tasks import decode, decode_columns
 from rayplane.registry import ModelVersion
 
 
@@ -42,7 +43,13 @@ class Predictor:
 
     def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         frame = pd.DataFrame.from_records(records, columns=self.preprocessor.feature_columns)
+        return decode(self.task, self._outputs(frame), self.preprocessor.label_stats)
+
+    def predict_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The answers for every row of ``frame`` as columns (``label``/``probability``... per task)."""
+        return decode_columns(self.task, self._outputs(frame), self.preprocessor.label_stats)
+
+    def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
         features = torch.from_numpy(self.preprocessor.transform_features(frame))
         with torch.inference_mode():
-            outputs = self.model(features)
-        return decode(self.task, outputs, self.preprocessor.label_stats)
+            return self.model(features)
