@@ -65,6 +65,7 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
     target = _empty_output(output)
 
     import ray
+    import ray.data
     from ray.data import ActorPoolStrategy
 
     from rayplane.batch.sink import StagedParquet
@@ -72,10 +73,10 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
     runtime = connect(address)
     workers = max(1, int(runtime.cpus))
     staging = target / f".staging-{uuid.uuid4().hex}"
-    ds = inputs.read(list(dict.fromkeys([*features, *keep])))
-    options = ds.context.execution_options
+    options = ray.data.DataContext.get_current().execution_options
     ordered, options.preserve_order = options.preserve_order, True
     try:
+        ds = inputs.read(list(dict.fromkeys([*features, *keep])))
         scored = ds.map_batches(_Scorer, batch_format="pandas", fn_constructor_kwargs={"version": model, "keep": keep},
                                 compute=ActorPoolStrategy(min_size=1, max_size=workers), num_cpus=1)
         scored.write_datasink(StagedParquet(staging))
