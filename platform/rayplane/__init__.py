@@ -18,6 +18,7 @@ from rayplane.errors import (
     SpecError,
     TrainingError,
 )
+from rayplane.monitoring import drift
 from rayplane.pipeline import RunResult, run, train, tune
 from rayplane.spec import WorkloadSpec, load_spec, spec_hash
 
@@ -32,6 +33,7 @@ __all__ = [
     "SpecError",
     "TrainingError",
     "WorkloadSpec",
+    "drift",
     "load_spec",
     "predict",
     "run",

@@ -22,8 +22,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from rayplane.data.formats import InputFiles, find_input
-from rayplane.data.ingest import CATEGORY, NUMBER
+from rayplane.data.formats import InputFiles, find_input, schema_columns
 from rayplane.errors import DataError, RayplaneError, StorageError
 from rayplane.registry import ModelRegistry, ModelVersion
 from rayplane.runtime import connect
@@ -61,7 +60,7 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
         raise DataError(f"--keep: column {clash[0]!r} would clash with the prediction column of the same name "
                         f"({', '.join(predicted)})")
     features = [c["name"] for c in model.metadata["input_schema"]]
-    inputs.check(expected_columns(model) + [(k, "--keep", ANY_TYPE) for k in keep if k not in features])
+    inputs.check(schema_columns(model.metadata["input_schema"], f"the input schema of {model.uri}") + [(k, "--keep", ANY_TYPE) for k in keep if k not in features])
     target = _empty_output(output)
 
     import ray
@@ -91,12 +90,6 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
         except OSError:
             pass  # a hidden staging prefix never reads as output
     return BatchResult(model, inputs, target, files, rows, time.perf_counter() - started)
-
-
-def expected_columns(version: ModelVersion) -> list[tuple[str, str, tuple]]:
-    """What the version's input schema asks of a file: ``(column, role, accepted Arrow types)``."""
-    role = f"the input schema of {version.uri}"
-    return [(c["name"], role, NUMBER if c["dtype"] == "float" else CATEGORY) for c in version.metadata["input_schema"]]
 
 
 def _empty_output(output: str) -> Location:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from rayplane.data.formats import csv, jsonl, parquet
-from rayplane.data.ingest import FOOTER_READERS, check_column, list_files
+from rayplane.data.ingest import CATEGORY, FOOTER_READERS, NUMBER, check_column, list_files
 from rayplane.errors import DataError, StorageError
 from rayplane.spec.models import URI_RE
 from rayplane.spec.suggest import did_you_mean
@@ -62,6 +62,11 @@ class InputFiles:
 
     def read(self, columns: list[str]) -> Any:
         return FORMATS[self.format].read(self.files, self.filesystem, columns)
+
+
+def schema_columns(input_schema: list[dict[str, Any]], role: str) -> list[tuple[str, str, tuple]]:
+    """What a registered input schema asks of a file, as ``InputFiles.check`` takes it."""
+    return [(c["name"], role, NUMBER if c["dtype"] == "float" else CATEGORY) for c in input_schema]
 
 
 def find_input(uri: str, format: str | None = None, *, field: str = "--input") -> InputFiles:
