@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rayplane.pipeline import registry_for
+from rayplane.registry.lineage import lineage
 from rayplane.cli.options import spec_argument
 from rayplane.spec import WorkloadSpec
 
@@ -33,5 +34,7 @@ def list_versions(spec: WorkloadSpec) -> None:
 @click.option("--version", "number", type=int, help="Version number (default: latest).")
 def show(spec: WorkloadSpec, number: int | None) -> None:
     """Metadata of one version as JSON (metrics, params, schema, spec hash, data)."""
-    version = registry_for(spec).get(spec.name, number)
-    click.echo(json.dumps({"location": version.location.display, **version.metadata}, indent=2, sort_keys=True))
+    registry = registry_for(spec)
+    version = registry.get(spec.name, number)
+    click.echo(json.dumps({"location": version.location.display, **version.metadata,
+                           "lineage": " <- ".join(lineage(registry, version))}, indent=2, sort_keys=True))

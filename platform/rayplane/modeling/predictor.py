@@ -35,9 +35,8 @@ class Predictor:
         )
         weights = version.location / "model.pt"
         try:
-            state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
-            self.model.load_state_dict(state)
-        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+            self.model.load_state_dict(read_weights(version))
+        except RuntimeError as exc:
             raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc
         self.model.eval()
 
@@ -53,3 +52,12 @@ class Predictor:
         features = torch.from_numpy(self.preprocessor.transform_features(frame))
         with torch.inference_mode():
             return self.model(features)
+
+
+def read_weights(version: ModelVersion) -> dict[str, torch.Tensor]:
+    """The version's state dict, read straight from storage (no local copy)."""
+    weights = version.location / "model.pt"
+    try:
+        return torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc
