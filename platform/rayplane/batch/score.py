@@ -70,6 +70,8 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
     from rayplane.batch.sink import StagedParquet
 
     runtime = connect(address)
+    # Ray Data's per-operator bars interleave with the command's output; the summary line says what was done.
+    ray.data.DataContext.get_current().enable_progress_bars = False
     workers = max(1, int(runtime.cpus))
     staging = target / f".staging-{uuid.uuid4().hex}"
     options = ray.data.DataContext.get_current().execution_options

@@ -37,8 +37,11 @@ def drift(spec: WorkloadSpec, *, data: str, version: int | None = None, format: 
     inputs = find_input(data, format, field="--data")
     inputs.check(schema_columns(model.metadata["input_schema"], f"the input schema of {model.uri}"))
     import ray
+    import ray.data
 
     connect(address)
+    # Ray Data's per-operator bars would interleave with the report.
+    ray.data.DataContext.get_current().enable_progress_bars = False
     partials = inputs.read(reference.columns).map_batches(
         _count_block, batch_format="pandas", fn_kwargs={"reference": reference})
     total: dict[str, Any] | None = None
