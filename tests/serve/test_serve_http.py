@@ -175,3 +175,22 @@ def test_a_version_that_cannot_load_fails_the_deploy_with_the_replica_error(endp
     assert "serve_broken" not in serve.status().applications
     # The other application is untouched.
     assert http.get(endpoint.health_url).status_code == 200
+
+
+def test_drift_over_the_window_of_live_requests(http, endpoint, served_model):
+    drift_url = endpoint.predict_url.rpartition("/")[0] + "/drift"
+
+    def send(batch: list[dict]) -> None:
+        for start in range(0, len(batch), 50):  # the spec's max_records_per_request
+            assert post(http, endpoint, batch[start:start + 50]).status_code == 200
+
+    send(records(served_model, 0, 300))
+    calm = http.get(drift_url).json()
+    assert calm["available"] and calm["measure"] == "psi" and calm["window_records"] >= 300
+    assert [f["feature"] for f in calm["features"]] == FEATURES
+    assert calm["drifted"] == [], calm["drifted"]
+    # A heat wave: every temperature 40 degrees up in the next 300 requests' records.
+    send([{**r, "temp": None if r["temp"] is None else r["temp"] + 40} for r in records(served_model, 300, 300)])
+    hot = http.get(drift_url).json()
+    assert hot["drifted"] == ["temp"], hot["drifted"]
+    assert hot["window_records"] == calm["window_records"] + 300
