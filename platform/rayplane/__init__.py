@@ -7,7 +7,8 @@ The Python API mirrors the CLI::
     result = rayplane.run(spec, serve=False)
 """
 
-from rayplane.batch import predict
+import importlib
+
 from rayplane.errors import (
     ClusterError,
     DataError,
@@ -18,7 +19,6 @@ from rayplane.errors import (
     SpecError,
     TrainingError,
 )
-from rayplane.monitoring import drift
 from rayplane.pipeline import RunResult, run, train, tune
 from rayplane.spec import WorkloadSpec, load_spec, spec_hash
 
@@ -41,3 +41,13 @@ __all__ = [
     "train",
     "tune",
 ]
+
+# Imported on first use: the scoring and drift stages pull in pandas and pyarrow's readers, which `import
+# rayplane` (every CLI command) should not pay for.
+LAZY = {"predict": "rayplane.batch", "drift": "rayplane.monitoring"}
+
+
+def __getattr__(name: str):
+    if name in LAZY:
+        return getattr(importlib.import_module(LAZY[name]), name)
+    raise AttributeError(f"module 'rayplane' has no attribute {name!r}")

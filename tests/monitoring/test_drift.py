@@ -15,7 +15,6 @@ import rayplane
 from rayplane.cli.main import main
 from rayplane.data.stats import _merge_sketch, _sketch, quantile_bins
 from rayplane.monitoring.psi import psi
-from rayplane.spec import override
 
 BOUND = pytest.mark.timeout(300)
 

@@ -28,6 +28,7 @@ from rayplane.registry import ModelRegistry, ModelVersion
 from rayplane.runtime import connect
 from rayplane.spec import WorkloadSpec
 from rayplane.storage import Location, Storage, check_writable, within
+from rayplane.storage.checks import gist
 
 SUCCESS = "_SUCCESS"
 # A --keep column is copied as it is, whatever its type.
@@ -60,7 +61,8 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
         raise DataError(f"--keep: column {clash[0]!r} would clash with the prediction column of the same name "
                         f"({', '.join(predicted)})")
     features = [c["name"] for c in model.metadata["input_schema"]]
-    inputs.check(schema_columns(model.metadata["input_schema"], f"the input schema of {model.uri}") + [(k, "--keep", ANY_TYPE) for k in keep if k not in features])
+    inputs.check(schema_columns(model.metadata["input_schema"], f"the input schema of {model.uri}")
+                 + [(k, "--keep", ANY_TYPE) for k in keep if k not in features])
     target = _empty_output(output)
 
     import ray
@@ -85,6 +87,8 @@ def predict(spec: WorkloadSpec, *, input: str, output: str, version: int | None 
     except ray.exceptions.RayError as exc:
         raise DataError(f"--input: scoring {inputs.uri} failed, nothing was published under {target.display}: "
                         f"{_cause(exc)}") from None
+    except OSError as exc:  # publishing: the output has no _SUCCESS, so it never reads as complete
+        raise StorageError(f"--output: cannot publish under {target.display}: {gist(exc)}") from None
     finally:
         options.preserve_order = ordered
         try:
