@@ -9,12 +9,14 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import pytest
 
 import rayplane
 from rayplane.cli.main import main
 from rayplane.data.stats import _merge_sketch, _sketch, quantile_bins
 from rayplane.monitoring.psi import psi
+from object_store import ENDPOINT
 
 BOUND = pytest.mark.timeout(300)
 
@@ -114,3 +116,14 @@ def test_a_bad_input_is_one_error_line_and_exit_1(served_model, tmp_path, capsys
     assert code == 1
     assert expected in err, err
     assert err.startswith("error: ")
+
+
+@BOUND
+def test_data_on_the_s3_server(served_model, s3_bucket, tmp_path):
+    fs = pafs.S3FileSystem(endpoint_override=ENDPOINT.split("://")[1], scheme="http")
+    path = tmp_path / "now.jsonl"
+    _features(served_model.frame).to_json(path, orient="records", lines=True)
+    with fs.open_output_stream(f"{s3_bucket.removeprefix('s3://')}/now/part-0.jsonl") as stream:
+        stream.write(path.read_bytes())
+    _, report = rayplane.drift(served_model.spec, data=f"{s3_bucket}/now/")
+    assert report.rows == len(served_model.frame) and report.drifted == []
