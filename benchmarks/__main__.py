@@ -17,7 +17,7 @@ from benchmarks.sizes import SIZES
 
 # In the order they run; each module has NAME and run(ctx). Those that start their own processes (and
 # clusters) need no Ray in this one.
-IN_PROCESS = ("training", "ingest", "search", "serving")
+IN_PROCESS = ("training", "ingest", "search", "serving", "batch")
 OWN_PROCESSES = ("scaling", "coldstart")
 BENCHMARKS = (*IN_PROCESS, *OWN_PROCESSES)
 

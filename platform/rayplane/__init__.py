@@ -7,6 +7,8 @@ The Python API mirrors the CLI::
     result = rayplane.run(spec, serve=False)
 """
 
+import importlib
+
 from rayplane.errors import (
     ClusterError,
     DataError,
@@ -34,7 +36,9 @@ __all__ = [
     "SpecError",
     "TrainingError",
     "WorkloadSpec",
+    "drift",
     "load_spec",
+    "predict",
     "promote",
     "rollback",
     "run",
@@ -42,3 +46,13 @@ __all__ = [
     "train",
     "tune",
 ]
+
+# Imported on first use: the scoring and drift stages pull in pandas and pyarrow's readers, which `import
+# rayplane` (every CLI command) should not pay for.
+LAZY = {"predict": "rayplane.batch", "drift": "rayplane.monitoring"}
+
+
+def __getattr__(name: str):
+    if name in LAZY:
+        return getattr(importlib.import_module(LAZY[name]), name)
+    raise AttributeError(f"module 'rayplane' has no attribute {name!r}")

@@ -29,6 +29,9 @@ def _metrics():
         "requests": Counter("rayplane_serve_requests_total", "Prediction requests by HTTP status.",
                             tag_keys=("workload", "version", "status")),
         "records": Counter("rayplane_serve_records_total", "Records predicted.", tag_keys=("workload", "version")),
+        "drift": Gauge("rayplane_feature_drift", "Population stability index of a feature over the replica's window "
+                       "of live requests against the version's training data.",
+                       tag_keys=("model", "version", "feature")),
     }
 
 
@@ -62,3 +65,12 @@ def observe_request(workload: str, version: str | int, seconds: float, records: 
     m["requests"].inc(1.0, tags={**tags, "status": str(status)})
     if records:
         m["records"].inc(float(records), tags=tags)
+
+
+def record_drift(model: str, version: str | int, psi: Mapping[str, float]) -> None:
+    """The PSI of each feature over a serving replica's window of live requests."""
+    if not _ready():
+        return
+    gauge = _metrics()["drift"]
+    for feature, value in psi.items():
+        gauge.set(float(value), tags={"model": model, "version": str(version), "feature": feature})

@@ -18,7 +18,7 @@ from rayplane.errors import PromotionError, RegistryError, SpecError
 from rayplane.promotion import promote
 from rayplane.registry import CHAMPION, ModelRegistry, ModelVersion
 from rayplane.runtime import RayRuntime, connect
-from rayplane.spec import WorkloadSpec, spec_hash
+from rayplane.spec import WorkloadSpec, override, spec_hash
 from rayplane.storage import Storage, check_shared, check_writable
 
 console = Console(stderr=True)
@@ -53,9 +53,18 @@ def default_run_name(spec: WorkloadSpec, kind: str) -> str:
 
 
 def train(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None,
-          params: dict[str, Any] | None = None) -> RunResult:
-    """One training run with the spec's (or the given) hyperparameters; registers the model."""
-    return _fit(spec, "train", address, run_name, params)
+          params: dict[str, Any] | None = None, warm_start: int | None = None, data: str | None = None,
+          refit_preprocessing: bool = False) -> RunResult:
+    """One training run with the spec's (or the given) hyperparameters; registers the model.
+
+    ``warm_start=N`` starts from version N's weights and keeps its preprocessing (``refit_preprocessing``
+    refits it on the new data and reports what changed); ``data`` replaces the spec's ``data.path``.
+    """
+    if data is not None:
+        spec = override(spec, {"data.path": data})
+    if refit_preprocessing and warm_start is None:
+        raise SpecError("--refit-preprocessing: only with --from N (a plain run always fits its preprocessing)")
+    return _fit(spec, "train", address, run_name, params, warm_start, refit_preprocessing)
 
 
 def tune(spec: WorkloadSpec, *, address: str | None = None, run_name: str | None = None) -> RunResult:
@@ -108,15 +117,24 @@ def serving_version(spec: WorkloadSpec, number: int | None = None,
 
 
 def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | None,
-         params: dict[str, Any] | None) -> RunResult:
+         params: dict[str, Any] | None, warm_start: int | None = None, refit: bool = False) -> RunResult:
     started = time.perf_counter()
     preflight(spec)
     # Imported here so `rayplane validate` and `rayplane models` (and a failed preflight) never pay for Ray Train/Tune.
     from ray.data import DataContext
     from rayplane.data import load_data
-    from rayplane.training import plan_resources, train_model
+    from rayplane.training import plan_resources, train_model, warmstart
     from rayplane.training.resources import check_fits
+    from rayplane.training.trainer import resolve_params
     from rayplane.tuning import tune_model
+
+    # A warm start's parent, its features and its architecture are checked before Ray starts (a refit
+    # preprocessing is known, and its width checked, only after the data pass).
+    parent = registry_for(spec).get(spec.name, warm_start) if warm_start is not None else None
+    inherited = warmstart.parent_preprocessor(spec, parent) if parent else None
+    model_params = resolve_params(spec, params or {})["model_params"]
+    if inherited is not None and not refit:
+        warmstart.check_architecture(spec, parent, inherited.input_dim, model_params)
 
     name = run_name or default_run_name(spec, kind)
     runtime = connect_for(spec, address)
@@ -132,9 +150,18 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     if runtime.embedded:
         # Only an embedded cluster is known not to grow; an autoscaling one may add the CPUs a run asks for.
         check_fits(spec, plan, runtime.cpus)
-    data = load_data(spec)
-    console.print(f"[bold]data[/] {data.info.get('files')} shard(s) from {spec.data_path}; "
-                  f"preprocessing fit on {data.preprocessor.rows:,} training rows")
+    data = load_data(spec, None if refit else inherited)
+    if parent is None:
+        console.print(f"[bold]data[/] {data.info.get('files')} shard(s) from {spec.data_path}; "
+                      f"preprocessing fit on {data.preprocessor.rows:,} training rows")
+    else:
+        if refit:
+            warmstart.check_architecture(spec, parent, data.preprocessor.input_dim, model_params)
+        changes = warmstart.preprocessing_changes(inherited, data.preprocessor)
+        preprocessing = (f"refit ({'; '.join(changes) or 'nothing changed'})" if refit
+                         else f"inherited from {parent.uri}, unchanged")
+        console.print(f"[bold]warm start[/] from {parent.uri}; {data.info.get('files')} shard(s) from "
+                      f"{spec.data_path}, {data.info['train_rows']:,} training rows; preprocessing {preprocessing}")
     data = cache_if_it_fits(data)
     workers = spec.train.num_workers
     group = f"{plan.trial_workers}" if kind == "tune" else f"{workers.min}-{workers.max}"
@@ -145,8 +172,9 @@ def _fit(spec: WorkloadSpec, kind: str, address: str | None, run_name: str | Non
     if kind == "tune":
         outcome = tune_model(spec, data, plan, name)
     else:
-        outcome = train_model(spec, data, plan, name, params)
-    version = register(spec, data, outcome)
+        outcome = train_model(spec, data, plan, name, params, parent.location.uri if parent else None)
+    lineage = {} if parent is None else {"parent": parent.uri, "preprocessing": preprocessing}
+    version = register(spec, data, outcome, lineage)
     console.print(f"[bold]registry[/] {version.uri} at {version.location.display}")
     return RunResult(spec=spec, run_name=name, metrics=outcome.metrics, params=outcome.params, version=version,
                      runtime=runtime, seconds=time.perf_counter() - started)
@@ -206,10 +234,11 @@ def cache_if_it_fits(data):
                                info={**data.info, "cached": True})
 
 
-def register(spec: WorkloadSpec, data, outcome) -> ModelVersion:
+def register(spec: WorkloadSpec, data, outcome, lineage: dict[str, Any] | None = None) -> ModelVersion:
     """Store the outcome's weights, the fitted preprocessing and the model code as a new version.
 
     The weights are copied from the run's checkpoint where it lies (server-side on an object store).
+    ``lineage`` (a warm start's ``parent`` and where its preprocessing came from) goes into the metadata.
     """
     from rayplane.training.loop import MODEL_FILE
     from rayplane.training.trainer import resolve_params
@@ -235,5 +264,6 @@ def register(spec: WorkloadSpec, data, outcome) -> ModelVersion:
         "run_name": outcome.run_name,
         "checkpoint": checkpoint.display,
         "data": data.info,
+        **(lineage or {}),
     }
     return ModelRegistry(storage.models()).register(spec.name, files, metadata)

@@ -14,7 +14,7 @@ from tests_helpers import REPO
 
 pytestmark = pytest.mark.slow
 
-BENCHMARKS = ("training", "ingest", "search", "serving", "scaling", "coldstart")
+BENCHMARKS = ("training", "ingest", "search", "serving", "batch", "scaling", "coldstart")
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,8 @@ def test_report_renders_table_charts_and_docs(tiny_run):
     rendered = subprocess.run([sys.executable, "-m", "benchmarks", "report", "--out", str(out)], cwd=REPO,
                               capture_output=True, text=True, timeout=120)
     assert rendered.returncode == 0 and rendered.stdout.count("| search |") == 1, rendered.stderr
+
+
+def test_batch_scoring_measures_both_sides_on_the_same_rows(tiny_run):
+    m = result(tiny_run, "batch")["measurements"]
+    assert m["rows"] > 0 and m["plain_rows_per_s"] > 0 and m["rayplane_rows_per_s"] > 0

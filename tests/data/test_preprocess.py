@@ -62,6 +62,9 @@ def test_streaming_fit_equals_an_in_memory_fit(ray_session, tmp_path):
     got = streamed.to_dict()
     for column, expected in zip(got["numeric"], in_memory["numeric"]):
         assert column.pop("name") == expected.pop("name")
+        # The quantile sketch merges blocks approximately (rayplane.data.stats): decile shares within a point.
+        assert column.pop("bin_shares") == pytest.approx(expected.pop("bin_shares"), abs=0.01)
+        assert column.pop("bins") == pytest.approx(expected.pop("bins"), abs=0.05 * expected["std"])
         assert column == pytest.approx(expected, rel=1e-9)
     assert got["categorical"] == in_memory["categorical"]
     assert got["label_stats"] == pytest.approx(in_memory["label_stats"])

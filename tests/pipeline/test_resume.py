@@ -15,7 +15,7 @@ import yaml
 import rayplane
 from rayplane.cluster.processes import MARKER_ENV, cluster_processes
 from rayplane.pipeline import registry_for
-from tests_helpers import REPO, checkpointed_epochs, wait_for
+from tests_helpers import REPO, alive_actor_pids, checkpointed_epochs, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +88,6 @@ def test_killed_training_run_resumes_from_checkpoint(ray_session, tiny_workload,
     versions = registry_for(result.spec).list("tiny")
     assert [v.version for v in versions] == [1], "the killed attempt must not have registered a model"
     assert versions[0].read("model.pt")
+    # The run is over in this process too: its controller and the CPUs of its worker group are released, not kept
+    # until the process ends (Ray Train's Ctrl-C handler held the controller; rayplane puts the old one back).
+    wait_for(lambda: not alive_actor_pids("TrainController"), timeout=60, what="the run's controller to exit")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import subprocess
+import urllib.request
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from rayplane.modeling.predictor import Predictor
 from rayplane.pipeline import registry_for
 from rayplane.serve import deploy
 from rayplane.spec import override
+from tests_helpers import wait_for
 
 FEATURES = ["distance", "dep_hour", "temp", "carrier", "origin"]
 
@@ -175,3 +178,33 @@ def test_a_version_that_cannot_load_fails_the_deploy_with_the_replica_error(endp
     assert "serve_broken" not in serve.status().applications
     # The other application is untouched.
     assert http.get(endpoint.health_url).status_code == 200
+
+
+def test_drift_over_the_window_of_live_requests(http, endpoint, served_model, ray_session):
+    drift_url = endpoint.predict_url.rpartition("/")[0] + "/drift"
+
+    def send(batch: list[dict]) -> None:
+        for start in range(0, len(batch), 50):  # the spec's max_records_per_request
+            assert post(http, endpoint, batch[start:start + 50]).status_code == 200
+
+    send(records(served_model, 0, 300))
+    calm = http.get(drift_url).json()
+    assert calm["available"] and calm["measure"] == "psi" and calm["window_records"] >= 300
+    assert [f["feature"] for f in calm["features"]] == FEATURES
+    assert calm["drifted"] == [], calm["drifted"]
+    # A heat wave: every temperature 40 degrees up in the next 300 requests' records.
+    send([{**r, "temp": None if r["temp"] is None else r["temp"] + 40} for r in records(served_model, 300, 300)])
+    hot = http.get(drift_url).json()
+    assert hot["drifted"] == ["temp"], hot["drifted"]
+    assert hot["window_records"] == calm["window_records"] + 300
+    # The same PSI reaches Prometheus through the node's Ray metrics endpoint.
+    port = ray_session._private.worker.global_worker.node.metrics_export_port
+    series = re.compile(r'^ray_rayplane_feature_drift\{[^}]*feature="temp",model="serve_demo"[^}]*\} (\S+)$', re.M)
+
+    def exported() -> float | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+            found = series.search(page.read().decode())
+        return float(found.group(1)) if found and float(found.group(1)) > 0.2 else None
+
+    temp = next(f for f in hot["features"] if f["feature"] == "temp")
+    assert wait_for(exported, timeout=60, what="the temp drift gauge") == pytest.approx(temp["psi"], rel=1e-3)

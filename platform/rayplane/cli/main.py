@@ -26,6 +26,8 @@ COMMANDS = {
     "jobs": "jobs",
     "status": "status",
     "k8s": "k8s",
+    "predict": "predict",
+    "drift": "drift",
 }
 
 
@@ -53,7 +55,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, standalone_mode=False)
+        # A command that ends with ctx.exit(code) (drift found: 3) returns that code here.
+        code = cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from rayplane.cli.options import spec_argument
 from rayplane.cli.quantize import quantize
 from rayplane.errors import RegistryError
 from rayplane.pipeline import registry_for
+from rayplane.registry.lineage import lineage
 from rayplane.spec import WorkloadSpec
 
 
@@ -73,5 +74,6 @@ def show(spec: WorkloadSpec, number: int | None, alias: str | None) -> None:
     history = [asdict(event) for name in sorted(aliases) for event in registry.alias_log(spec.name, name).events()
                if version.version in (event.version, event.previous)]
     click.echo(json.dumps({"location": version.location.display, **version.metadata,
+                           "lineage": " <- ".join(lineage(registry, version)),
                            "aliases": by_version(aliases).get(version.version, []), "alias_history": history},
                           indent=2, sort_keys=True))

@@ -52,32 +52,38 @@ def find_files(path: str, field: str = "data.path") -> Source:
     scheme = path.split("://", 1)[0] if URI_RE.match(path) else "file"
     prefix = f"{scheme}://" if scheme != "file" else ""
     # A listing of many shards may take minutes; the deadline only catches an endpoint that never answers.
-    files = within(lambda: _list(fs, root), f"{field}: cannot list {display(path)}", DataError, deadline_s=900)
+    files = within(lambda: list_files(fs, root), f"{field}: cannot list {display(path)}", DataError,
+                   deadline_s=900)
     if not files:
         raise DataError(f"{field}: no .parquet files at {display(path)}")
     return Source(path=path, filesystem=fs, files=files, uri_prefix=prefix)
 
 
-def _list(fs: pafs.FileSystem, root: str) -> list[str]:
+def list_files(fs: pafs.FileSystem, root: str, suffixes: tuple[str, ...] = (".parquet",)) -> list[str]:
+    """The visible files ending in one of ``suffixes`` at ``root`` (a file, a directory or a glob), sorted."""
     if any(c in root for c in GLOB_CHARS):
         base = root[: min(root.find(c) for c in GLOB_CHARS if c in root)].rpartition("/")[0] or "/"
-        return sorted(f for f in _parquet_under(fs, base) if fnmatch.fnmatchcase(f, root))
+        return sorted(f for f in _files_under(fs, base, suffixes) if fnmatch.fnmatchcase(f, root))
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.File:
         return [root]
     if info.type == pafs.FileType.Directory:
-        return sorted(_parquet_under(fs, root))
+        return sorted(_files_under(fs, root, suffixes))
     return []
 
 
-def _parquet_under(fs: pafs.FileSystem, base: str) -> list[str]:
+def _files_under(fs: pafs.FileSystem, base: str, suffixes: tuple[str, ...]) -> list[str]:
     infos = fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
-    return [i.path for i in infos if i.type == pafs.FileType.File and visible_parquet(i.path[len(base):])]
+    return [i.path for i in infos if i.type == pafs.FileType.File and visible(i.path[len(base):], suffixes)]
 
 
 def visible_parquet(relative: str) -> bool:
+    return visible(relative, (".parquet",))
+
+
+def visible(relative: str, suffixes: tuple[str, ...]) -> bool:
     # Names starting with '.' or '_' are writers' temporaries and markers (_SUCCESS, .part files).
-    return relative.endswith(".parquet") and not any(part[:1] in "._" for part in relative.split("/") if part)
+    return relative.endswith(suffixes) and not any(part[:1] in "._" for part in relative.split("/") if part)
 
 
 def check_schemas(source: Source, data_spec: DataSpec) -> None:
@@ -86,7 +92,7 @@ def check_schemas(source: Source, data_spec: DataSpec) -> None:
         schemas = list(pool.map(lambda f: _read_schema(source, f), source.files))
     for file, schema in zip(source.files, schemas):
         for column, role, accepts in _expected_columns(data_spec):
-            _check_column(source.display(file), schema, column, role, accepts)
+            check_column(source.display(file), schema, column, role, accepts)
 
 
 def _read_schema(source: Source, file: str) -> pa.Schema:
@@ -109,7 +115,7 @@ def _expected_columns(data_spec: DataSpec) -> list[tuple[str, str, tuple]]:
     )
 
 
-def _check_column(file: str, schema: pa.Schema, column: str, role: str, accepts: tuple) -> None:
+def check_column(file: str, schema: pa.Schema, column: str, role: str, accepts: tuple) -> None:
     if column not in schema.names:
         raise DataError(f"{file}: no column {column!r} (named in {role}){did_you_mean(column, schema.names)}")
     kind = schema.field(column).type
@@ -144,27 +150,9 @@ def _first_line(exc: Exception) -> str:
 
 def read(source: Source, data_spec: DataSpec) -> Any:
     """The spec's columns of every file as a lazy Ray Dataset."""
-    import ray.data
+    from rayplane.data.formats import parquet
 
-    # Ray 2.60's default (V2) Parquet reader starts 32 footer-reading actors, each a new worker process, every
-    # time the dataset runs (each epoch): 10+ s on a busy 2-core box. The V1 reader plans on the driver, once;
-    # the footers were checked above anyway.
-    context = ray.data.DataContext.get_current()
-    v2, context.use_datasource_v2 = context.use_datasource_v2, False
-    try:
-        return ray.data.read_parquet(
-            source.files,
-            filesystem=source.filesystem,
-            columns=[*data_spec.features.all, data_spec.label],
-            # Columns come from the files only: a directory named like 'month=1' must not add one.
-            partitioning=None,
-            # One block per file (at least one per CPU), not Ray's default of several per file: encoding pays a
-            # fixed cost per block (pandas conversion, one-hot set-up), which at ~20k-row blocks doubled its
-            # CPU time (benchmarks/ingest.py: 0.28x -> 0.5x a plain pyarrow scan on 2 CPUs).
-            override_num_blocks=max(len(source.files), int(ray.cluster_resources().get("CPU", 1))),
-        )
-    finally:
-        context.use_datasource_v2 = v2
+    return parquet.read(source.files, source.filesystem, [*data_spec.features.all, data_spec.label])
 
 
 @contextmanager

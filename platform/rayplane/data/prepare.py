@@ -115,8 +115,12 @@ def _load_prepare(script: Path):
     return prepare
 
 
-def load_data(spec: WorkloadSpec) -> PreparedData:
-    """Check and read the shards, fit the preprocessing on the training split, and encode both splits."""
+def load_data(spec: WorkloadSpec, preprocessor: Preprocessor | None = None) -> PreparedData:
+    """Check and read the shards, fit the preprocessing on the training split, and encode both splits.
+
+    With ``preprocessor`` (a warm start keeps its parent's) the rows are encoded with it instead; the one pass
+    over the training split still counts and checks them, and the refit is kept in ``info["fitted"]``.
+    """
     data_spec = spec.data
     source = ingest.find_files(spec.data_path)
     ingest.check_schemas(source, data_spec)
@@ -130,7 +134,8 @@ def load_data(spec: WorkloadSpec) -> PreparedData:
         if error is None:
             raise
         raise error from None
-    preprocessor = Preprocessor.from_summary(summary, data_spec)
+    fitted = Preprocessor.from_summary(summary, data_spec)
+    preprocessor = preprocessor or fitted
     if summary["validation_rows"] == 0:
         raise DataError(
             f"data.validation_fraction: no rows of {spec.data_path} fell into validation "

@@ -21,10 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rayplane.data.columns import LabelRule, category_strings, numeric_block, require_columns
+from rayplane.data.stats import quantile_bins
 from rayplane.errors import DataError
 from rayplane.spec.models import DataSpec
 
 FORMAT = 1
+# Quantile bins kept per numeric feature, for drift monitoring (deciles: the usual PSI binning).
+DRIFT_BINS = 10
 MAX_STANDARD_SCORE = 1e6
 
 
@@ -192,6 +195,7 @@ def _numeric_state(name: str, scaling: str, impute: str, stats: dict[str, Any]) 
     mean = stats["mean"] if count else 0.0
     std = math.sqrt(stats["m2"] / count) if count else 0.0
     lo, hi = stats["min"], stats["max"]
+    bins, shares = quantile_bins(stats["sketch"], DRIFT_BINS)
     if scaling == "standard":
         shift, scale = mean, std
     elif scaling == "minmax" and lo is not None:
@@ -209,6 +213,10 @@ def _numeric_state(name: str, scaling: str, impute: str, stats: dict[str, Any]) 
         "min": lo,
         "max": hi,
         "missing": stats["missing"],
+        # The training distribution the model saw, for drift monitoring: bin edges and each bin's share of the
+        # present values (rayplane.monitoring).
+        "bins": bins,
+        "bin_shares": shares,
     }
 
 

@@ -1,7 +1,10 @@
 """Streaming statistics of the training rows: one small JSON summary per block, merged on the driver.
 
 The dataset is never pulled into memory: each Ray Data block is reduced where it lives to counts, means,
-M2 sums (Chan et al.'s parallel variance), extremes and category counts, and only those summaries travel.
+M2 sums (Chan et al.'s parallel variance), extremes, a quantile sketch and category counts, and only those
+summaries travel. The sketch keeps at most ``SKETCH_POINTS`` weighted values per numeric column: exact for a
+column with that few distinct values (hours, months), otherwise neighbouring values merged into their weighted
+mean, so merged quantiles stay within about 1/SKETCH_POINTS of rank. Drift monitoring bins on them.
 The same pass counts validation rows, drops rows without a label and collects invalid labels, so a data
 problem is reported as one clear error before training starts.
 """
@@ -23,6 +26,7 @@ from rayplane.spec.models import DataSpec
 
 BAD_LABELS_KEPT = 3
 MOMENTS = ("count", "mean", "m2")
+SKETCH_POINTS = 128
 
 
 def summarize(ds: Any, data_spec: DataSpec, split: SplitRule | None = None) -> dict[str, Any]:
@@ -80,7 +84,41 @@ def _numeric(block: np.ndarray) -> dict[str, list]:
         # JSON has no infinity: an all-missing column has no extremes.
         "min": [float(v) if np.isfinite(v) else None for v in lo],
         "max": [float(v) if np.isfinite(v) else None for v in hi],
+        "sketch": [_sketch(*np.unique(column[present[:, i]], return_counts=True)) for i, column in enumerate(block.T)],
     }
+
+
+def _sketch(values: np.ndarray, weights: np.ndarray) -> dict[str, list[float]]:
+    """At most SKETCH_POINTS (value, weight) pairs for sorted distinct ``values``: runs of neighbours of about
+    equal total weight become their weighted mean."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if len(values) > SKETCH_POINTS:
+        middle = np.cumsum(weights) - weights / 2
+        group = np.minimum((middle / weights.sum() * SKETCH_POINTS).astype(np.int64), SKETCH_POINTS - 1)
+        total = np.bincount(group, weights=weights, minlength=SKETCH_POINTS)
+        sums = np.bincount(group, weights=weights * values, minlength=SKETCH_POINTS)
+        used = total > 0
+        values, weights = sums[used] / total[used], total[used]
+    return {"values": np.asarray(values, dtype=np.float64).tolist(), "weights": weights.tolist()}
+
+
+def quantile_bins(sketch: dict[str, list[float]], bins: int) -> tuple[list[float], list[float]]:
+    """Edges at the sketch's ``bins``-quantiles (distinct, below the largest value) and the share of the values in
+    each bin (-inf, e1], (e1, e2], ..., (ek, inf)."""
+    values, weights = np.array(sketch["values"]), np.array(sketch["weights"])
+    if not len(values):
+        return [], [1.0]
+    cumulative = np.cumsum(weights)
+    picks = np.searchsorted(cumulative / cumulative[-1], np.arange(1, bins) / bins)
+    edges = np.unique(values[np.minimum(picks, len(values) - 1)])
+    edges = edges[edges < values[-1]]
+    at_or_below = np.concatenate([[0.0], cumulative])[np.searchsorted(values, edges, side="right")] / cumulative[-1]
+    return edges.tolist(), np.diff(np.concatenate([[0.0], at_or_below, [1.0]])).tolist()
+
+
+def _merge_sketch(a: dict[str, list[float]], b: dict[str, list[float]]) -> dict[str, list[float]]:
+    values, where = np.unique(np.array(a["values"] + b["values"], dtype=np.float64), return_inverse=True)
+    return _sketch(values, np.bincount(where, weights=np.array(a["weights"] + b["weights"]), minlength=len(values)))
 
 
 def _counts(series: pd.Series) -> dict[str, Any]:
@@ -128,6 +166,7 @@ def _merge_numeric(a: dict[str, list], b: dict[str, list]) -> dict[str, list]:
         "m2": m2.tolist(),
         "min": [_pick(min, x, y) for x, y in zip(a["min"], b["min"])],
         "max": [_pick(max, x, y) for x, y in zip(a["max"], b["max"])],
+        "sketch": [_merge_sketch(x, y) for x, y in zip(a["sketch"], b["sketch"])],
     }
 
 

@@ -7,6 +7,7 @@ import io
 import pickle
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -14,7 +15,7 @@ from rayplane.data.preprocess import Preprocessor
 from rayplane.errors import RegistryError
 from rayplane.modeling.builder import build_model
 from rayplane.modeling.quantize import quantize, quiet_deprecations
-from rayplane.modeling.tasks import decode
+from rayplane.modeling.tasks import decode, decode_columns
 from rayplane.registry import ModelVersion
 
 
@@ -41,10 +42,8 @@ class Predictor:
             self.model = quantize(self.model.eval(), variant["kind"])
         weights = version.location / "model.pt"
         try:
-            with quiet_deprecations():
-                state = torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
-            self.model.load_state_dict(state)
-        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+            self.model.load_state_dict(read_weights(version))
+        except RuntimeError as exc:
             raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc
         self.model.eval()
 
@@ -58,8 +57,22 @@ class Predictor:
         frame = pd.DataFrame.from_records(records, columns=self.preprocessor.feature_columns)
         return decode(self.task, self.outputs(frame), self.preprocessor.label_stats)
 
+    def predict_columns(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The answers for every row of ``frame`` as columns (``label``/``probability``... per task)."""
+        return decode_columns(self.task, self.outputs(frame), self.preprocessor.label_stats)
+
     def outputs(self, frame: pd.DataFrame) -> torch.Tensor:
         """The network's raw outputs (logits, or standardised values) for the feature columns of ``frame``."""
         features = torch.from_numpy(self.preprocessor.transform_features(frame))
         with torch.inference_mode():
             return self.model(features)
+
+
+def read_weights(version: ModelVersion) -> dict[str, torch.Tensor]:
+    """The version's state dict, read straight from storage (no local copy)."""
+    weights = version.location / "model.pt"
+    try:
+        with quiet_deprecations():
+            return torch.load(io.BytesIO(version.read("model.pt")), map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        raise RegistryError(f"{weights.display}: cannot load the weights of {version.uri}: {exc}") from exc

@@ -25,16 +25,26 @@ def as_target(task: str, y: torch.Tensor) -> torch.Tensor:
     return y.long().view(-1) if task == "multiclass" else y.float().view(-1, 1)
 
 
-def decode(task: str, outputs: torch.Tensor, label_stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Model outputs for a batch -> one JSON-ready answer per record."""
+def decode_columns(task: str, outputs: torch.Tensor, label_stats: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Model outputs for a batch -> the answer's fields as columns (what batch scoring writes)."""
     out = outputs.detach().float()
     if task == "binary":
-        probs = torch.sigmoid(out.view(-1)).numpy()
-        return [{"label": int(p >= 0.5), "probability": round(float(p), 6)} for p in probs]
+        probs = torch.sigmoid(out.view(-1)).numpy().astype(np.float64)
+        return {"label": (probs >= 0.5).astype(np.int64), "probability": probs}
     if task == "multiclass":
-        probs = torch.softmax(out, dim=1).numpy()
-        return [
-            {"label": int(row.argmax()), "probabilities": [round(float(p), 6) for p in row]} for row in probs
-        ]
+        probs = torch.softmax(out, dim=1).numpy().astype(np.float64)
+        return {"label": probs.argmax(axis=1).astype(np.int64), "probabilities": probs}
     values = out.view(-1).numpy() * label_stats["std"] + label_stats["mean"]
-    return [{"prediction": float(v)} for v in np.asarray(values, dtype=np.float64)]
+    return {"prediction": np.asarray(values, dtype=np.float64)}
+
+
+def decode(task: str, outputs: torch.Tensor, label_stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Model outputs for a batch -> one JSON-ready answer per record (probabilities to 6 places)."""
+    columns = decode_columns(task, outputs, label_stats)
+    if task == "binary":
+        return [{"label": int(y), "probability": round(float(p), 6)}
+                for y, p in zip(columns["label"], columns["probability"])]
+    if task == "multiclass":
+        return [{"label": int(y), "probabilities": [round(float(p), 6) for p in row]}
+                for y, row in zip(columns["label"], columns["probabilities"])]
+    return [{"prediction": float(v)} for v in columns["prediction"]]

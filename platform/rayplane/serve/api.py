@@ -75,6 +75,8 @@ class ModelServing(Protocol):
 
     async def predict(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
+    def drift(self) -> dict[str, Any]: ...
+
 
 def make_api(server: ModelServing) -> FastAPI:
     version = server.version
@@ -135,6 +137,11 @@ def make_api(server: ModelServing) -> FastAPI:
     @app.get("/healthz", summary="200 once the model is loaded")
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "model": model_ref}
+
+    @app.get("/drift", summary="Per-feature drift (PSI, null rates, unseen categories) of this replica's recent "
+             "requests against the training data")
+    async def drift() -> dict[str, Any]:
+        return server.drift()
 
     @app.get("/model", summary="The served version: metrics, parameters and input schema")
     async def model_card() -> dict[str, Any]:

@@ -15,11 +15,15 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve import Application
 
+from rayplane.metrics import record_drift
 from rayplane.modeling.predictor import Predictor
+from rayplane.monitoring.psi import Baseline
+from rayplane.monitoring.window import DriftWindow
 from rayplane.registry import ModelVersion
 from rayplane.serve.api import make_api
 from rayplane.serve.config import deployment_options, parse_args, serve_settings
 from rayplane.serve.schema import check_input_schema, example_record, typical_values
+from rayplane.spec.models import MonitoringSpec
 
 
 def build_app(args: dict[str, Any]) -> Application:
@@ -37,6 +41,24 @@ def build_app(args: dict[str, Any]) -> Application:
     return ModelServer.options(**deployment_options(settings), max_constructor_retry_count=3).bind(model_dir)
 
 
+# The window's PSIs are exported as gauges every this many records (and on each GET /drift).
+DRIFT_EXPORT_EVERY = 1000
+
+
+def drift_window(version: ModelVersion, preprocessor) -> DriftWindow | None:
+    """A window of live requests against the version's training statistics (None for a version without them).
+
+    The threshold is the one in the spec the version was trained with (``monitoring.drift_threshold``).
+    """
+    try:
+        baseline = Baseline(preprocessor.state)
+    except ValueError:
+        return None
+    spec = version.metadata.get("spec") or {}
+    threshold = (spec.get("monitoring") or {}).get("drift_threshold", MonitoringSpec().drift_threshold)
+    return DriftWindow(baseline, threshold)
+
+
 def _records_in(chunks: list[list[dict[str, Any]]]) -> int:
     return sum(len(chunk) for chunk in chunks)
 
@@ -52,6 +74,7 @@ class ModelServer:
         self.predictor = Predictor(self.version)
         typical = typical_values(self.predictor.preprocessor)
         self.example = example_record(self.version.metadata["input_schema"], typical)
+        self.window = drift_window(self.version, self.predictor.preprocessor)
         self.reconfigure({})
 
     def reconfigure(self, user_config: dict[str, Any]) -> None:
@@ -71,9 +94,27 @@ class ModelServer:
         parts = await asyncio.gather(*(self._predict_batch(records[i:i + size]) for i in range(0, len(records), size)))
         return [answer for part in parts for answer in part]
 
+    def drift(self) -> dict[str, Any]:
+        """Drift over this replica's window of live requests; the PSIs also go out as Prometheus gauges."""
+        if self.window is None:
+            return {"available": False, "reason": f"{self.version.uri} has no training quantile bins (registered "
+                    "before rayplane kept them); retrain to monitor its drift"}
+        report = self.window.report()
+        if report is None:
+            return {"available": True, "window_records": 0, "features": []}
+        record_drift(self.version.name, self.version.version, {f["feature"]: f["psi"] for f in report.features})
+        return {"available": True, "window_records": report.rows, "records_seen": self.window.seen,
+                **report.to_dict()}
+
     @serve.batch(batch_size_fn=_records_in)
     async def _predict_batch(self, chunks: list[list[dict[str, Any]]]) -> list[list[dict[str, Any]]]:
-        answers = self.predictor.predict([record for chunk in chunks for record in chunk])
+        records = [record for chunk in chunks for record in chunk]
+        answers = self.predictor.predict(records)
+        if self.window is not None:
+            exported = self.window.seen // DRIFT_EXPORT_EVERY
+            self.window.add(records)
+            if self.window.seen // DRIFT_EXPORT_EVERY > exported:
+                self.drift()
         split, start = [], 0
         for chunk in chunks:
             split.append(answers[start:start + len(chunk)])

@@ -135,8 +135,7 @@ def serve_forever(endpoint: Endpoint, follower: AliasFollower | None = None) -> 
     and its endpoint, the one serving by then, is undeployed."""
     stop = threading.Event()
     # Signal handlers can only be set from the main thread; elsewhere only Ctrl-C of the process applies.
-    # SIGINT too: Ray Tune and Ray Train leave their own Ctrl-C handlers installed after a run, which would
-    # swallow the first Ctrl-C here.
+    # SIGINT through the event too: a KeyboardInterrupt could land inside one of Ray's own calls.
     on_main = threading.current_thread() is threading.main_thread()
     stopping = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in stopping} if on_main else {}

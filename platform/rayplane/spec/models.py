@@ -299,6 +299,13 @@ class StorageSpec(StrictModel):
     )
 
 
+class MonitoringSpec(StrictModel):
+    drift_threshold: float = Field(
+        0.2, gt=0.0, description="A feature drifts when its population stability index (PSI) against the training "
+        "data exceeds this; 0.1-0.2 is the usual 'moderate' band, above 0.2 'significant'.",
+    )
+
+
 class WorkloadSpec(StrictModel):
     name: str = Field(pattern=NAME_PATTERN, description="Lower-case name; also the route and the registry key.")
     description: str = ""
@@ -309,6 +316,7 @@ class WorkloadSpec(StrictModel):
     serve: ServeSpec = Field(default_factory=ServeSpec)
     promotion: PromotionSpec = Field(default_factory=PromotionSpec)
     storage: StorageSpec = Field(default_factory=StorageSpec)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
 

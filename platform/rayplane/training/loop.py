@@ -14,7 +14,9 @@ import ray.train
 import ray.train.torch
 from rayplane.metrics import record_train_epoch
 from rayplane.modeling.builder import build_model
+from rayplane.modeling.predictor import read_weights
 from rayplane.modeling.tasks import as_target, loss_fn
+from rayplane.registry import ModelVersion
 from rayplane.training.evaluate import ValidationAccumulator, all_reduce
 
 STATE_FILE = "state.pt"
@@ -34,6 +36,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                         origin=config["model_origin"])
     optimizer = OPTIMIZERS[config["optimizer"]](model.parameters(), lr=config["lr"], weight_decay=config["weight_decay"])
     start_epoch = _restore(model, optimizer)
+    if start_epoch == 0 and config["initial_weights"]:
+        # A warm start: the parent version's weights, read straight from the registry (a resumed run has its own).
+        model.load_state_dict(read_weights(ModelVersion.at(config["initial_weights"])))
     model = ray.train.torch.prepare_model(model)
     criterion = loss_fn(task)
     context = ray.train.get_context()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +30,9 @@ def resolve_params(spec: WorkloadSpec, params: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any]) -> dict[str, Any]:
-    """Plain data for every worker."""
+def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any],
+                initial_weights: str | None = None) -> dict[str, Any]:
+    """Plain data for every worker; ``initial_weights`` is the location of a registered version to start from."""
     return {
         **resolve_params(spec, params),
         "checkpoint_every": spec.train.checkpoint_every,
@@ -40,6 +45,7 @@ def loop_config(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, para
         "model_origin": spec.model.code or "built-in MLP",
         "cpus_per_worker": plan.cpus_per_worker,
         "seed": spec.tune.seed,
+        "initial_weights": initial_weights,
     }
 
 
@@ -89,10 +95,11 @@ class TrainOutcome:
 
 
 def build_trainer(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, params: dict[str, Any],
-                  name: str, callbacks: list | None = None, fixed_workers: int | None = None) -> TorchTrainer:
+                  name: str, callbacks: list | None = None, fixed_workers: int | None = None,
+                  initial_weights: str | None = None) -> TorchTrainer:
     return TorchTrainer(
         train_loop_per_worker,
-        train_loop_config=loop_config(spec, data, plan, params),
+        train_loop_config=loop_config(spec, data, plan, params, initial_weights),
         scaling_config=scaling_config(spec, plan, fixed_workers),
         run_config=run_config(spec, name, callbacks),
         datasets={"train": data.train, "validation": data.validation},
@@ -100,12 +107,30 @@ def build_trainer(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, pa
     )
 
 
+@contextlib.contextmanager
+def ctrl_c_handler_kept() -> Iterator[None]:
+    """Put back this process's Ctrl-C handler after a Ray Train or Tune run on the main thread.
+
+    Both install their own handler and leave it behind. Train's holds the run's controller actor, which then
+    lives on, and keeps its worker group's CPUs reserved, until the process ends: a notebook's next run, or the
+    endpoint that `rayplane run` deploys next, would find those CPUs taken.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if on_main else None
+    try:
+        yield
+    finally:
+        if on_main:
+            signal.signal(signal.SIGINT, previous)
+
+
 def train_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, name: str,
-                params: dict[str, Any] | None = None) -> TrainOutcome:
+                params: dict[str, Any] | None = None, initial_weights: str | None = None) -> TrainOutcome:
     """One training run; re-running with the same ``name`` resumes from its last checkpoint."""
     params = params or {}
     try:
-        result = build_trainer(spec, data, plan, params, name).fit()
+        with ctrl_c_handler_kept():
+            result = build_trainer(spec, data, plan, params, name, initial_weights=initial_weights).fit()
     except TrainingFailedError as exc:
         raise TrainingError(f"training run {name!r} failed: {exc}; logs under {Storage.for_spec(spec).run(name).display}") from exc
     if result.checkpoint is None:

@@ -16,7 +16,7 @@ from rayplane.errors import TrainingError
 from rayplane.spec import WorkloadSpec
 from rayplane.storage import Storage
 from rayplane.training.resources import ResourcePlan
-from rayplane.training.trainer import TrainOutcome, build_trainer
+from rayplane.training.trainer import TrainOutcome, build_trainer, ctrl_c_handler_kept
 from rayplane.tuning.search_space import to_tune_space
 
 
@@ -62,7 +62,8 @@ def tune_model(spec: WorkloadSpec, data: PreparedData, plan: ResourcePlan, exper
             ),
             run_config=tune.RunConfig(name=experiment, **storage.ray_storage()),
         )
-    grid = tuner.fit()
+    with ctrl_c_handler_kept():
+        grid = tuner.fit()
     finished = [r for r in grid if r.error is None and CHECKPOINT_PATH_KEY in (r.metrics or {})]
     if not finished:
         errors = "; ".join(f"{type(r.error).__name__}: {r.error}"[:300] for r in grid if r.error) or "no trial reported"
