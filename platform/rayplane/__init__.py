@@ -18,6 +18,7 @@ from rayplane.errors import (
     RegistryError,
     ServeError,
     SpecError,
+    StorageError,
     TrainingError,
 )
 from rayplane.pipeline import RunResult, run, train, tune
@@ -34,6 +35,7 @@ __all__ = [
     "RunResult",
     "ServeError",
     "SpecError",
+    "StorageError",
     "TrainingError",
     "WorkloadSpec",
     "drift",

@@ -34,7 +34,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def test_generated_requests_never_get_a_server_error(endpoint):
     schema = schemathesis.openapi.from_url(f"{endpoint.url}/openapi.json", timeout=30)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.label for op in operations} == {"POST /predict", "GET /healthz", "GET /model"}
+    assert {op.label for op in operations} == {"POST /predict", "GET /healthz", "GET /model", "GET /drift"}
     cases = st.one_of([op.as_strategy(mode) for op in operations for mode in GenerationMode])
     statuses: Counter[int] = Counter()
 
