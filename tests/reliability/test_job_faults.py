@@ -32,11 +32,11 @@ BUSY_JOB = textwrap.dedent("""
             return os.getpid()
 
     worker = Worker.remote()
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])  # idle: a child to reap
     pids = {"driver": os.getpid(), "actor": ray.get(worker.pid.remote()), "child": child.pid}
     with open(sys.argv[1], "w") as out:
         json.dump(pids, out)
-    time.sleep(600)
+    time.sleep(600)  # idle: the job runs until the test stops it
 """)
 
 
