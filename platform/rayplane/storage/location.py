@@ -138,7 +138,7 @@ class Location:
         """Write the whole object; on a local disk through a temporary file and a rename, so never half."""
         fs = self.filesystem
         if self.is_local:
-            fs.create_dir(self.path.rpartition("/")[0], recursive=True)
+            self._make_parent()
             tmp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
             with fs.open_output_stream(tmp) as stream:
                 stream.write(data)
@@ -161,16 +161,19 @@ class Location:
     def copy_from(self, source: Location) -> None:
         """Copy one file here; server-side when both are on the same object store."""
         if source.filesystem.equals(self.filesystem):
-            if self.is_local:
-                self.filesystem.create_dir(self.path.rpartition("/")[0], recursive=True)
+            self._make_parent()
             self.filesystem.copy_file(source.path, self.path)
         else:
             self.write_bytes(source.read_bytes())
 
     def move_to(self, target: Location) -> None:
-        if self.is_local:
-            self.filesystem.create_dir(target.path.rpartition("/")[0], recursive=True)
+        target._make_parent()
         self.filesystem.move(self.path, target.path)
+
+    def _make_parent(self) -> None:
+        # A local disk needs the directory before the file; object stores have no directories to make.
+        if self.is_local:
+            self.filesystem.create_dir(self.path.rpartition("/")[0], recursive=True)
 
     def delete(self) -> None:
         """Delete a file or a whole directory; nothing to delete is not an error."""
